@@ -1,0 +1,25 @@
+"""Registry of adversaries: one module per family, registered here by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from occ.adversaries.base import Adversary, LinearLoss, LossFamily, QuadraticLoss
+from occ.adversaries.linear import LinearAdaptive, LinearDrift, LinearGaussian, LinearSparse
+from occ.adversaries.quadratic import Quadratic
+from occ.errors import UnknownNameError
+from occ.params import build
+
+ADVERSARIES: dict[str, type] = {
+    cls.name: cls for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, Quadratic)
+}
+
+
+def make_adversary(kind: str, **params: Any) -> Adversary:
+    """An adversary by registered name with its parameters validated."""
+    if kind not in ADVERSARIES:
+        raise UnknownNameError(f"unknown adversary {kind!r}; allowed: {', '.join(ADVERSARIES)}")
+    return build(ADVERSARIES[kind], params)
+
+
+__all__ = ["ADVERSARIES", "Adversary", "LinearLoss", "LossFamily", "QuadraticLoss", "make_adversary"]

@@ -1,0 +1,132 @@
+"""What every adversary provides: a loss family (value, gradient, comparator) and loss data.
+
+An adversary draws its randomness on the host, a time chunk at a time, from one NumPy
+generator per (repetition, stream): ``draw(rngs, t0, t1, d)`` returns an array whose first
+axis is time and second the repetition, and every stream is consumed by a single call
+per chunk in time order, so a repetition's numbers do not depend on the chunk size or on
+the other repetitions. An *oblivious* adversary's data are the loss parameters; an
+*adaptive* one maps data and the learner's current iterate to the loss parameters in
+``respond`` (array namespace ``xp`` passed in, never imported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class LossFamily(Protocol):
+    """A class of convex losses ``l_t(w) = f(params_t, w)`` with an exact comparator."""
+
+    name: str
+
+    def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``l_t(w)`` per row, shape (R,)."""
+
+    def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``grad l_t(w)``, shape (R, d)."""
+
+    def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
+        """Sufficient statistics of an empty loss sequence."""
+
+    def stats_update(self, stats: Any, params: Any, xp: ModuleType) -> Any:
+        """Statistics after adding one loss."""
+
+    def comparator(self, stats: Any, domain: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``u = argmin_{V} sum_t l_t`` and ``sum_t l_t(u)``, per row."""
+
+
+class Adversary(Protocol):
+    name: str
+    oblivious: bool
+    streams: tuple[str, ...]
+
+    def loss_family(self, d: int) -> LossFamily: ...
+
+    def draw(self, rngs: list[dict[str, np.random.Generator]], t0: int, t1: int, d: int) -> Any:
+        """Loss data for steps ``t0 <= t < t1`` (1-based), shape (t1 - t0, S, ...)."""
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        """Loss parameters at step t from that step's data and the iterate ``w_t``."""
+
+
+@dataclass(frozen=True)
+class LinearLoss:
+    """``l_t(w) = g_t^T w``; the comparator is the domain's linear minimizer of ``G = sum g_t``."""
+
+    name = "linear"
+
+    def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        return xp.sum(params * w, axis=-1)
+
+    def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        return params
+
+    def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
+        return xp.zeros((R, d), dtype=xp.float64)
+
+    def stats_update(self, stats: Any, params: Any, xp: ModuleType) -> Any:
+        return stats + params
+
+    def comparator(self, stats: Any, domain: Any, xp: ModuleType) -> tuple[Any, Any]:
+        return domain.linear_minimum(stats, xp)
+
+
+@dataclass(frozen=True)
+class QuadraticLoss:
+    """``l_t(w) = 1/2 (w - x_t)^T H (w - x_t)`` with a fixed ``H = diag(h) > 0``.
+
+    The comparator is the H-norm projection of the mean ``x_bar = X / n`` onto V
+    (THEORY.md section 0), and its loss ``1/2 (n u^T H u - 2 u^T H X + sum_t x_t^T H x_t)``
+    comes from the running sums ``(n, X, Q)``.
+    """
+
+    h: np.ndarray
+    name = "quadratic"
+
+    def _h(self, xp: ModuleType) -> Any:
+        return xp.asarray(self.h.copy())
+
+    def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        r = w - params
+        return 0.5 * xp.sum(self._h(xp) * r * r, axis=-1)
+
+    def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        return self._h(xp) * (w - params)
+
+    def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
+        return (0, xp.zeros((R, d), dtype=xp.float64), xp.zeros((R,), dtype=xp.float64))
+
+    def stats_update(self, stats: Any, params: Any, xp: ModuleType) -> Any:
+        n, X, Q = stats
+        return (n + 1, X + params, Q + xp.sum(self._h(xp) * params * params, axis=-1))
+
+    def comparator(self, stats: Any, domain: Any, xp: ModuleType) -> tuple[Any, Any]:
+        from occ.regularizers import DiagonalPrecision
+
+        n, X, Q = stats
+        h = self._h(xp)
+        mean = X / max(n, 1)
+        u = domain.project(mean, xp, DiagonalPrecision(h * xp.ones_like(mean)))
+        value = 0.5 * (n * xp.sum(h * u * u, axis=-1) - 2.0 * xp.sum(h * u * X, axis=-1) + Q)
+        return u, value
+
+
+def log_spaced(first: float, last: float, d: int) -> np.ndarray:
+    """``d`` values from ``first`` to ``last``, evenly spaced on a log scale."""
+    if d == 1:
+        return np.array([first], dtype=float)
+    return np.exp(np.linspace(np.log(first), np.log(last), d))
+
+
+def stack_streams(
+    rngs: list[dict[str, np.random.Generator]], stream: str, method: str, n: int, d: int
+) -> np.ndarray:
+    """Draw ``(n, d)`` from each repetition's ``stream`` and stack to (n, S, d)."""
+    out = np.empty((n, len(rngs), d))
+    for s, r in enumerate(rngs):
+        out[:, s, :] = getattr(r[stream], method)(size=(n, d))
+    return out

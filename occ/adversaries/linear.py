@@ -1,0 +1,128 @@
+"""Linear adversaries ``l_t(w) = g_t^T w``: Gaussian, sparse, drifting, and adaptive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from occ.adversaries.base import LinearLoss, log_spaced, stack_streams
+from occ.params import Real, param, validate
+
+
+@dataclass(frozen=True)
+class LinearGaussian:
+    """Oblivious ``g_t = mean + diag(s) xi_t``, ``xi_t ~ N(0, I)``, coordinate scales ``s``
+    log-spaced from ``scale_max`` to ``scale_min`` (anisotropic gradients, where adaptive
+    preconditioners help). ``mean`` is added to every coordinate."""
+
+    mean: float = param(0.3, Real(per_row=False), "mean added to every coordinate")
+    scale_max: float = param(1.0, Real(0, per_row=False), "noise scale of coordinate 1")
+    scale_min: float = param(0.01, Real(0, per_row=False), "noise scale of coordinate d")
+    name = "linear_gaussian"
+    oblivious = True
+    streams = ("noise",)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        xi = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
+        scale = log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
+        return self.mean + xi * scale
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data
+
+
+@dataclass(frozen=True)
+class LinearSparse:
+    """Oblivious sparse gradients: coordinate i (1-based) is active with probability
+    ``i^-exponent`` (heavy-tailed frequencies); an active coordinate is ``+magnitude`` with
+    probability ``(1 + bias)/2``, else ``-magnitude``. Diagonal AdaGrad's home ground."""
+
+    exponent: float = param(1.5, Real(0, per_row=False), "activity probability i^-exponent")
+    bias: float = param(0.2, Real(-1, 1, per_row=False), "sign bias in [-1, 1]")
+    magnitude: float = param(1.0, Real(0, low_open=True, per_row=False), "entry size")
+    name = "linear_sparse"
+    oblivious = True
+    streams = ("active", "sign")
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        n = t1 - t0
+        prob = np.arange(1, d + 1, dtype=float) ** -self.exponent
+        active = stack_streams(rngs, "active", "random", n, d) < prob
+        positive = stack_streams(rngs, "sign", "random", n, d) < (1 + self.bias) / 2
+        return self.magnitude * active * np.where(positive, 1.0, -1.0)
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data
+
+
+@dataclass(frozen=True)
+class LinearDrift:
+    """Oblivious gradients around a mean that rotates in the first two coordinates:
+    ``g_t = amplitude (cos 2 pi t/period, sin 2 pi t/period, 0, ...) + noise xi_t``.
+    The best fixed point in hindsight changes direction as the mean drifts."""
+
+    amplitude: float = param(1.0, Real(0, per_row=False), "size of the rotating mean")
+    period: float = param(1000.0, Real(0, low_open=True, per_row=False), "steps per turn")
+    noise: float = param(0.5, Real(0, per_row=False), "standard deviation of the noise")
+    name = "linear_drift"
+    oblivious = True
+    streams = ("noise",)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        g = self.noise * stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
+        angle = 2 * np.pi * np.arange(t0, t1) / self.period
+        g[:, :, 0] += self.amplitude * np.cos(angle)[:, None]
+        if d > 1:
+            g[:, :, 1] += self.amplitude * np.sin(angle)[:, None]
+        return g
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data
+
+
+@dataclass(frozen=True)
+class LinearAdaptive:
+    """Adaptive: ``g_{t,i} = s_i |xi_{t,i}| sign(w_{t,i})`` (sign(0) = +1), so every loss
+    ``g_t^T w_t >= 0`` punishes the learner where it stands; scales ``s_i`` log-spaced from
+    ``scale_max`` to ``scale_min``. Comparators and bounds use the realized gradients
+    (the harness replays the run deterministically)."""
+
+    scale_max: float = param(1.0, Real(0, low_open=True, per_row=False), "scale of coordinate 1")
+    scale_min: float = param(0.1, Real(0, low_open=True, per_row=False), "scale of coordinate d")
+    name = "linear_adaptive"
+    oblivious = False
+    streams = ("noise",)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        xi = np.abs(stack_streams(rngs, "noise", "standard_normal", t1 - t0, d))
+        return xi * log_spaced(self.scale_max, self.scale_min, d)
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return xp.where(w >= 0, data, -data)

@@ -1,0 +1,82 @@
+"""The Python entry point: ``occ.run("default", T=1000, seeds=5)``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from occ.backend import get_namespace
+from occ.bounds import evaluate
+from occ.harness import DEFAULT_CHUNK, expand_learner, log_checkpoints, simulate
+from occ.results import RunResult, environment, metrics_frame, new_run_id, summarize, write_run
+from occ.scenarios import Scenario, load_scenario, with_size
+
+
+def run(
+    scenario: str | Path | Scenario,
+    *,
+    T: int | None = None,
+    seeds: int | None = None,
+    seed: int | None = None,
+    backend: str = "numpy",
+    chunk: int | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_trajectories: bool = False,
+) -> RunResult:
+    """Run a named scenario or scenario file and return its tidy results.
+
+    ``T``, ``seeds`` and ``seed`` override the file's values. With ``out``, the run folder
+    ``out/<scenario>/<run-id>`` is written (atomically) with tables, metadata and the
+    plot. ``keep_trajectories`` keeps every iterate ``w_t`` (memory grows with T) in
+    ``result.trajectories``. ``progress`` is called with the number of steps done in each
+    chunk (each of the two passes counts T steps).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    sc = with_size(sc, T, seeds, seed)
+    xp = get_namespace(backend)
+    repetitions = np.arange(sc.seeds)
+    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions)
+               for s in sc.learners]
+    checkpoints = log_checkpoints(sc.T, sc.checkpoints)
+    started = time.perf_counter()
+    outcomes = simulate(
+        adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
+        seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
+        chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
+        keep_trajectories=keep_trajectories,
+    )
+    wall = time.perf_counter() - started
+    metrics = pd.concat([metrics_frame(o.statistics, o.batch.row_labels, o.batch.row_seeds)
+                         for o in outcomes], ignore_index=True)
+    names = list(sc.bounds) if sc.bounds is not None else None
+    bounds = pd.concat([evaluate(o.statistics, o.info, o.batch.row_labels, o.batch.row_seeds,
+                                 names) for o in outcomes], ignore_index=True)
+    meta: dict[str, Any] = {
+        "scenario": sc.resolved(),
+        "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
+        "checkpoints": checkpoints.tolist(),
+        "learners": {o.batch.label: o.info for o in outcomes},
+        "diverged": {
+            str(label): {int(s): int(a) for s, a, lab in
+                         zip(o.batch.row_seeds, o.statistics.diverged_at, o.batch.row_labels,
+                             strict=True) if a > 0 and lab == label}
+            for o in outcomes for label in dict.fromkeys(o.batch.row_labels)
+        },
+        "wall_seconds": wall,
+        "versions": environment(),
+    }
+    result = RunResult(metrics, bounds, summarize(metrics, bounds), meta)
+    if keep_trajectories:
+        result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
+    if out is not None:
+        from occ.plots import plot_run
+
+        write_run(result, Path(out), sc.name, new_run_id(sc.seed),
+                  plot=lambda r, p: plot_run(r, p, title=f"{sc.name}: regret"))
+    return result

@@ -1,0 +1,206 @@
+"""The `occ` command: list, show, run, check, plot.
+
+Every user error (bad scenario file, unknown name, invalid option value) is one line on
+stderr starting with ``occ: error:`` and exit code 2; ``occ check`` exits 1 when a bound
+is violated or the baseline moved.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from occ.errors import OccError
+
+
+class OccGroup(click.Group):
+    """A click group that turns usage errors and occ's errors into one line, exit 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            return super().main(args=args, prog_name=prog_name or "occ",
+                                complete_var=complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            code = 0
+        except click.UsageError as exc:
+            click.echo(f"occ: error: {exc.format_message()}", err=True)
+            code = 2
+        except OccError as exc:
+            click.echo(f"occ: error: {exc}", err=True)
+            code = 2
+        except FileExistsError as exc:
+            click.echo(f"occ: error: {exc}", err=True)
+            code = 2
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("occ: aborted", err=True)
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=OccGroup)
+@click.version_option(package_name="occ")
+def cli() -> None:
+    """Online convex optimization regret simulator."""
+
+
+@cli.command("list")
+def list_command() -> None:
+    """Every named scenario with a one-line description."""
+    from occ.scenarios import list_scenarios
+
+    scenarios = list_scenarios()
+    width = max((len(n) for n in scenarios), default=0)
+    for name, description in scenarios.items():
+        click.echo(f"{name:<{width}}  {description}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if value is None:
+        return '"(not set)"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _toml_lines(table: dict[str, Any], prefix: str = "") -> list[str]:
+    lines = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{prefix}{k}]"] + _toml_lines(v, f"{prefix}{k}.")
+    return lines
+
+
+@cli.command("show")
+@click.argument("name")
+def show_command(name: str) -> None:
+    """Print a scenario's full configuration, defaults filled in."""
+    from occ.scenarios import load_scenario
+
+    resolved = load_scenario(name).resolved()
+    description = resolved.pop("description")
+    click.echo("\n".join(f"# {line}" for line in description.strip().splitlines()))
+    click.echo("\n".join(_toml_lines(resolved)))
+
+
+@cli.command("run")
+@click.argument("scenario")
+@click.option("--T", "T", type=int, default=None, help="Horizon (overrides the file).")
+@click.option("--seeds", type=int, default=None, help="Number of repetitions.")
+@click.option("--seed", type=int, default=None, help="Base seed.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Folder under which the run folder is written.")
+@click.option("--backend", default="numpy", show_default=True,
+              help="Array backend: numpy or cupy.")
+def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | None, out: Path,
+                backend: str) -> None:
+    """Run a named scenario or a scenario file and write its results folder."""
+    from occ.api import run
+    from occ.backend import BACKENDS, get_namespace
+    from occ.scenarios import load_scenario, with_size
+
+    if backend not in BACKENDS:
+        raise OccError(f"--backend: must be one of numpy, cupy, got {backend!r}")
+    get_namespace(backend)
+    sc = with_size(load_scenario(scenario), T, seeds, seed)
+    if sys.stderr.isatty():
+        with click.progressbar(length=2 * sc.T, label=sc.name, file=sys.stderr) as bar:
+            result = run(sc, backend=backend, out=out, progress=bar.update)
+    else:
+        result = run(sc, backend=backend, out=out)
+    _print_summary(result.summary)
+    bad = result.violations
+    if len(bad):
+        click.echo(f"WARNING: {len(bad)} bound violations (see bounds.csv)", err=True)
+    diverged = int(result.summary["diverged_seeds"].sum())
+    if diverged:
+        click.echo(f"WARNING: {diverged} repetitions diverged (see meta.json 'diverged')",
+                   err=True)
+    click.echo(f"results: {result.path}")
+
+
+def _print_summary(summary: pd.DataFrame) -> None:
+    cols = ["learner", "final_regret_mean", "final_regret_ci95_low", "final_regret_ci95_high",
+            "regret_exponent", "violations", "diverged_seeds"]
+    ratio_cols = [c for c in summary.columns if c.startswith("worst_ratio_")]
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        click.echo(summary[cols + ratio_cols].to_string(index=False, float_format="%.4g"))
+
+
+@cli.command("check")
+@click.argument("names", nargs=-1)
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compare with this baseline file (e.g. results/baseline.csv).")
+@click.option("--update-baseline", is_flag=True,
+              help="Rewrite the baseline (default results/baseline.csv) from this check.")
+@click.option("--backend", default="numpy", show_default=True)
+def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline: bool,
+                  backend: str) -> None:
+    """Check every applicable bound on scenarios (all by default) at their check sizes.
+
+    Exit 0 when every bound holds (and the baseline matches), 1 otherwise.
+    """
+    from occ.check import check_table, compare_baseline, read_baseline, write_baseline
+
+    if baseline is not None and not update_baseline and not baseline.is_file():
+        raise OccError(f"--baseline: {baseline} does not exist (create it with "
+                       "--update-baseline)")
+    table = check_table(names or None, backend=backend)
+    shown = table[table["verdict"] != "info"]
+    with pd.option_context("display.width", 200, "display.max_rows", 10000):
+        click.echo(shown[["scenario", "learner", "bound", "worst_ratio", "violations",
+                          "verdict"]].to_string(index=False, float_format="%.4f"))
+    failed = bool((table["verdict"] == "VIOLATED").any())
+    if failed:
+        click.echo(f"FAILED: {int(table['violations'].sum())} bound violations", err=True)
+    path = baseline or Path("results/baseline.csv")
+    if update_baseline:
+        write_baseline(table, path)
+        click.echo(f"baseline written: {path}")
+    elif baseline is not None:
+        moved = compare_baseline(table, read_baseline(baseline))
+        if len(moved):
+            failed = True
+            with pd.option_context("display.width", 200):
+                click.echo(moved.to_string(index=False), err=True)
+            click.echo(f"FAILED: {len(moved)} baseline quantities moved beyond tolerance",
+                       err=True)
+        else:
+            click.echo(f"baseline {baseline}: all quantities within tolerance")
+    if not failed:
+        click.echo("OK: every applicable bound holds")
+    raise click.exceptions.Exit(1 if failed else 0)
+
+
+@cli.command("plot")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def plot_command(run_dir: Path) -> None:
+    """Redraw the figures of a finished run folder."""
+    from occ.plots import plot_run
+    from occ.results import atomic_write, read_run
+
+    result = read_run(run_dir)
+    title = f"{result.meta.get('scenario', {}).get('name', run_dir.name)}: regret"
+    atomic_write(run_dir / "regret.png", lambda p: plot_run(result, p, title=title))
+    click.echo(f"plot: {run_dir / 'regret.png'}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Feasible sets V and their projections in a learner's geometry.
+
+``project(y, xp, precision)`` returns ``argmin_{w in V} ||w - y||_P`` for the learner's
+precision ``P`` (THEORY.md section 1): the Euclidean projection when ``P`` is spherical
+(or not given), clipping on a box for a diagonal ``P`` (exact: the problem separates), and
+the secular-equation solve on an l2 ball for a diagonal ``P``. Arrays carry a leading
+repetition axis: ``y`` has shape (R, d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from occ.errors import ParameterError, UnknownNameError
+from occ.params import RealVector, param, validate
+from occ.regularizers import DiagonalPrecision, Precision, ScalarPrecision
+
+SECULAR_TOLERANCE = 1e-15
+"""Relative residual |1/||w~|| - 1/rho| * rho at which the ball projection stops."""
+
+SECULAR_MAX_ITERATIONS = 100
+
+
+def _vector(value: Any, d: int, xp: ModuleType) -> Any:
+    return xp.asarray(np.broadcast_to(np.asarray(value, dtype=float), (d,)).copy())
+
+
+@dataclass(frozen=True)
+class Unconstrained:
+    """V = R^d: every projection is the identity."""
+
+    name = "unconstrained"
+    bounded = False
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def check_dimension(self, d: int) -> None:
+        return None
+
+    def initial_point(self, d: int) -> np.ndarray:
+        return np.zeros(d)
+
+    def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
+        return y
+
+    def projection_is_exact(self, precision_kind: str) -> bool:
+        return True
+
+    def diameter(self, d: int) -> float:
+        return float("inf")
+
+    def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
+        raise ParameterError("domain", "linear losses need a bounded domain (ball or box)")
+
+
+@dataclass(frozen=True)
+class Ball:
+    """The l2 ball ``{w : ||w - centre||_2 <= radius}``."""
+
+    radius: float = param(1.0, RealVector(low=0, low_open=True), "radius rho > 0")
+    centre: Any = param(0.0, RealVector(), "centre: a number (every coordinate) or a list")
+    name = "ball"
+    bounded = True
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if isinstance(self.radius, tuple):
+            raise ParameterError("radius", f"must be one number > 0, got {list(self.radius)}")
+
+    def check_dimension(self, d: int) -> None:
+        if isinstance(self.centre, tuple) and len(self.centre) != d:
+            raise ParameterError("centre", f"must have d = {d} entries, got {len(self.centre)}")
+
+    def initial_point(self, d: int) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.centre, dtype=float), (d,)).copy()
+
+    def projection_is_exact(self, precision_kind: str) -> bool:
+        return precision_kind in ("scalar", "diagonal")
+
+    def diameter(self, d: int) -> float:
+        return 2.0 * self.radius
+
+    def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
+        c = _vector(self.centre, y.shape[-1], xp)
+        z = y - c
+        if precision is None or isinstance(precision, ScalarPrecision):
+            norm = xp.linalg.vector_norm(z, axis=-1)
+            scale = xp.where(norm > self.radius, self.radius / xp.where(norm > 0, norm, 1.0), 1.0)
+            return c + z * scale[:, None]
+        if isinstance(precision, DiagonalPrecision):
+            return c + weighted_ball_projection(z, precision.p, self.radius, xp)
+        raise NotImplementedError(f"ball projection for {precision.kind} precision")
+
+    def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``argmin_{||u - c|| <= rho} G^T u = c - rho G/||G||`` and its value."""
+        c = _vector(self.centre, G.shape[-1], xp)
+        norm = xp.linalg.vector_norm(G, axis=-1)
+        safe = xp.where(norm > 0, norm, 1.0)
+        u = c - self.radius * G / safe[..., None]
+        return u, xp.sum(G * c, axis=-1) - self.radius * norm
+
+
+@dataclass(frozen=True)
+class Box:
+    """The box ``[low, high]`` (per coordinate; numbers broadcast)."""
+
+    low: Any = param(-1.0, RealVector(), "lower corner: a number or a list")
+    high: Any = param(1.0, RealVector(), "upper corner: a number or a list")
+    name = "box"
+    bounded = True
+
+    def __post_init__(self) -> None:
+        validate(self)
+        lo, hi = np.asarray(self.low, dtype=float), np.asarray(self.high, dtype=float)
+        if lo.shape == hi.shape and np.any(lo > hi) or lo.shape == () and np.any(lo > hi):
+            raise ParameterError("high", f"must be >= low everywhere, got low={self.low}, "
+                                 f"high={self.high}")
+
+    def check_dimension(self, d: int) -> None:
+        for name in ("low", "high"):
+            v = getattr(self, name)
+            if isinstance(v, tuple) and len(v) != d:
+                raise ParameterError(name, f"must have d = {d} entries, got {len(v)}")
+        lo, hi = self._bounds(d)
+        if np.any(lo > hi):
+            raise ParameterError("high", "must be >= low in every coordinate")
+
+    def _bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.broadcast_to(np.asarray(self.low, dtype=float), (d,))
+        hi = np.broadcast_to(np.asarray(self.high, dtype=float), (d,))
+        return lo, hi
+
+    def initial_point(self, d: int) -> np.ndarray:
+        lo, hi = self._bounds(d)
+        return (lo + hi) / 2.0
+
+    def projection_is_exact(self, precision_kind: str) -> bool:
+        return precision_kind in ("scalar", "diagonal")
+
+    def diameter(self, d: int) -> float:
+        lo, hi = self._bounds(d)
+        return float(np.linalg.norm(hi - lo))
+
+    def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
+        if precision is not None and precision.kind not in ("scalar", "diagonal"):
+            raise NotImplementedError(f"box projection for {precision.kind} precision")
+        lo, hi = self._bounds(y.shape[-1])
+        return xp.clip(y, xp.asarray(lo.copy()), xp.asarray(hi.copy()))
+
+    def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``u_i = low_i`` where ``G_i > 0``, ``high_i`` where ``G_i < 0``, the centre where 0."""
+        lo, hi = (xp.asarray(v.copy()) for v in self._bounds(G.shape[-1]))
+        u = xp.where(G > 0, lo, xp.where(G < 0, hi, (lo + hi) / 2.0))
+        return u, xp.sum(G * u, axis=-1)
+
+
+def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> Any:
+    """``argmin_{||w|| <= rho} sum_i a_i (w_i - z_i)^2`` for ``a > 0``, batched over rows.
+
+    Outside the ball the minimizer is ``w_i = a_i z_i / (a_i + mu)`` with the unique
+    ``mu > 0`` solving ``||w(mu)|| = rho``. Newton's method on the concave increasing
+    ``phi(mu) = 1/||w(mu)|| - 1/rho`` started at ``mu = 0`` (where ``phi < 0``) converges
+    monotonically from the left (THEORY.md section 1); it stops when
+    ``|phi| rho <= SECULAR_TOLERANCE`` in every row. ``a`` has shape (R, d) or (d,).
+    """
+    norm = xp.linalg.vector_norm(z, axis=-1)
+    outside = norm > radius
+    mu = xp.zeros_like(norm)
+    az = a * z
+    for _ in range(SECULAR_MAX_ITERATIONS):
+        denom = a + mu[:, None]
+        w = az / denom
+        wn = xp.linalg.vector_norm(w, axis=-1)
+        wn = xp.where(wn > 0, wn, 1.0)
+        phi = 1.0 / wn - 1.0 / radius
+        residual = xp.where(outside, xp.abs(phi) * radius, 0.0)
+        if float(xp.max(residual)) <= SECULAR_TOLERANCE:
+            break
+        dphi = xp.sum(az * az / (denom * denom * denom), axis=-1) / (wn * wn * wn)
+        dphi = xp.where(dphi > 0, dphi, 1.0)
+        mu = xp.where(outside, xp.maximum(mu - phi / dphi, 0.0), 0.0)
+    w = az / (a + mu[:, None])
+    return xp.where(outside[:, None], w, z)
+
+
+DOMAINS: dict[str, type] = {"unconstrained": Unconstrained, "ball": Ball, "box": Box}
+
+
+def make_domain(kind: str, **params: Any) -> Any:
+    """A domain by name: ``unconstrained``, ``ball``, ``box``."""
+    from occ.params import build
+
+    if kind not in DOMAINS:
+        raise UnknownNameError(f"unknown domain {kind!r}; allowed: {', '.join(DOMAINS)}")
+    return build(DOMAINS[kind], params)

@@ -1,0 +1,45 @@
+"""Errors that occ reports to users as one clear line (the CLI exits with code 2)."""
+
+from __future__ import annotations
+
+
+class OccError(Exception):
+    """Base class of every error occ reports as one line, without a traceback."""
+
+
+class ParameterError(OccError, ValueError):
+    """A parameter has a value outside what is allowed.
+
+    ``field`` is the dotted path of the parameter (``learners[1].eta``); ``message`` says
+    what is allowed and what was given. ``where`` (a file name) is prefixed when known.
+    """
+
+    def __init__(self, field: str, message: str, where: str | None = None) -> None:
+        self.field = field
+        self.message = message
+        self.where = where
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        prefix = f"{self.where}: " if self.where else ""
+        return f"{prefix}{self.field}: {self.message}"
+
+    def located(self, where: str, parent: str | None = None) -> ParameterError:
+        """The same error with the file name and an outer field path added."""
+        field = f"{parent}.{self.field}" if parent else self.field
+        return ParameterError(field, self.message, where)
+
+
+class ScenarioError(OccError):
+    """A scenario file that cannot be read or is not a valid scenario."""
+
+
+class UnknownNameError(OccError, KeyError):
+    """An unknown scenario, learner, adversary, domain or bound name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class BackendError(OccError):
+    """The requested array backend is not available here."""

@@ -1,0 +1,272 @@
+"""The run loop: chunks of time, repetitions in the batch axis, two passes.
+
+Pass 1 finds the comparator ``u_k = argmin_V sum_{t<=tau_k} l_t`` at every checkpoint
+from the loss family's running sums: once for all learners when the adversary is
+oblivious (the losses do not depend on the learner), or per learner when it is adaptive
+(the learner is run, and the realized losses summed). Pass 2 runs every learner again,
+deterministically, with the comparators known, and records regret and the bound
+ingredients (:mod:`occ.recorder`). Hindsight ("oracle") learners get their step size
+from pass 1's statistics.
+
+Randomness: repetition k of a run with base seed s draws from
+``SeedSequence(entropy=s, spawn_key=(k, stream))``, one generator per adversary stream,
+so its numbers do not depend on how many repetitions run beside it nor on the chunk
+size. All learners see the same loss data for a given repetition (common random
+numbers); a grid of hyperparameters tiles each repetition's data over its grid points.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from occ.backend import to_device, to_host
+from occ.errors import ParameterError
+from occ.learners import make_learner
+from occ.recorder import Recorder, Statistics
+
+DEFAULT_CHUNK = 1024
+
+
+def log_checkpoints(T: int, count: int = 20) -> np.ndarray:
+    """About ``count`` log-spaced integer checkpoints in [1, T], always including 1 and T."""
+    points = np.round(np.logspace(0.0, np.log10(T), max(count, 2))).astype(np.int64)
+    return np.unique(np.concatenate([[1], np.clip(points, 1, T), [T]]))
+
+
+def repetition_generators(
+    seed: int, repetitions: np.ndarray, streams: tuple[str, ...]
+) -> list[dict[str, np.random.Generator]]:
+    """One generator per (repetition, stream), independent of the batch composition."""
+    return [
+        {
+            name: np.random.Generator(
+                np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=(int(k), i)))
+            )
+            for i, name in enumerate(streams)
+        }
+        for k in repetitions
+    ]
+
+
+@dataclass
+class Hindsight:
+    """Realized statistics of the whole run, for the oracle step sizes (per row)."""
+
+    T: int
+    D1: np.ndarray
+    L: np.ndarray
+    S: np.ndarray
+
+
+@dataclass
+class LearnerBatch:
+    """One configured learner, its grid folded into the batch axis (rows = grid x seeds)."""
+
+    label: str
+    learner: Any
+    row_labels: np.ndarray
+    row_seeds: np.ndarray
+    grid: int
+
+
+def expand_learner(
+    label: str, kind: str, params: dict[str, Any], domain: Any, seeds: np.ndarray
+) -> LearnerBatch:
+    """Build a learner; list-valued numeric hyperparameters form a grid in the batch axis."""
+    grid_keys = [k for k, v in params.items() if isinstance(v, list | tuple)]
+    if grid_keys and any(not isinstance(x, int | float) or isinstance(x, bool)
+                         for k in grid_keys for x in params[k]):
+        bad = next(k for k in grid_keys
+                   if any(not isinstance(x, int | float) or isinstance(x, bool) for x in params[k]))
+        raise ParameterError(bad, f"a grid must list numbers, got {params[bad]!r}")
+    combos = list(itertools.product(*(params[k] for k in grid_keys))) or [()]
+    S = len(seeds)
+    fixed = {k: v for k, v in params.items() if k not in grid_keys}
+    for k, values in zip(grid_keys, zip(*combos, strict=True), strict=True):
+        fixed[k] = np.repeat(np.asarray(values, dtype=float), S)
+    learner = make_learner(kind, domain=domain, **fixed)
+    names = [
+        label if not grid_keys else
+        f"{label}[{','.join(f'{k}={v:g}' for k, v in zip(grid_keys, combo, strict=True))}]"
+        for combo in combos
+    ]
+    return LearnerBatch(label, learner, np.repeat(np.asarray(names, dtype=object), S),
+                        np.tile(seeds, len(combos)), len(combos))
+
+
+def _tile(data: np.ndarray, grid: int) -> np.ndarray:
+    return data if grid == 1 else np.tile(data, (1, grid) + (1,) * (data.ndim - 2))
+
+
+class ComparatorTrack:
+    """Running loss statistics and the comparator at each checkpoint (pass 1)."""
+
+    def __init__(self, family: Any, domain: Any, checkpoints: np.ndarray, R: int, d: int,
+                 xp: ModuleType) -> None:
+        self.family, self.domain, self.checkpoints, self.xp = family, domain, checkpoints, xp
+        self.stats = family.stats_init(R, d, xp)
+        self.U: list[Any] = []
+        self.values: list[np.ndarray] = []
+        self.S = xp.zeros((R,), dtype=xp.float64)
+        self.L = xp.zeros((R,), dtype=xp.float64)
+
+    def add(self, t: int, params: Any, g: Any) -> None:
+        xp = self.xp
+        self.stats = self.family.stats_update(self.stats, params, xp)
+        gg = xp.sum(g * g, axis=-1)
+        self.S = self.S + gg
+        self.L = xp.maximum(self.L, xp.sqrt(gg))
+        while len(self.U) < len(self.checkpoints) and self.checkpoints[len(self.U)] == t:
+            u, value = self.family.comparator(self.stats, self.domain, xp)
+            self.U.append(u)
+            self.values.append(to_host(value))
+
+    def comparators(self) -> tuple[Any, np.ndarray]:
+        return self.xp.stack(self.U, axis=1), np.stack(self.values, axis=1)
+
+
+class LearnerStepper:
+    """Steps one learner batch against the adversary; optionally records or tracks."""
+
+    def __init__(self, batch: LearnerBatch, adversary: Any, family: Any, w1: Any,
+                 xp: ModuleType) -> None:
+        self.batch, self.adversary, self.family, self.xp = batch, adversary, family, xp
+        self.state = batch.learner.init(w1, xp)
+        self.recorder: Recorder | None = None
+        self.track: ComparatorTrack | None = None
+
+    def chunk(self, t0: int, data: np.ndarray) -> None:
+        xp, learner, family = self.xp, self.batch.learner, self.family
+        device = to_device(_tile(data, self.batch.grid), xp)
+        for i in range(data.shape[0]):
+            t = t0 + i
+            w = self.state.w
+            params = self.adversary.respond(device[i, ...], w, t, xp)
+            g = family.gradient(params, w, xp)
+            w_next, self.state = learner.update(self.state, g, xp)
+            if self.track is not None:
+                self.track.add(t, params, g)
+            if self.recorder is not None:
+                loss = family.value(params, w, xp)
+                self.recorder.observe(t, w, loss, g, w_next, learner.geometry(self.state))
+
+
+class DataTrack:
+    """Pass 1 for an oblivious adversary: the loss data are the loss parameters."""
+
+    def __init__(self, track: ComparatorTrack, xp: ModuleType, gradient_known: bool) -> None:
+        self.track, self.xp, self.gradient_known = track, xp, gradient_known
+
+    def chunk(self, t0: int, data: np.ndarray) -> None:
+        device = to_device(data, self.xp)
+        for i in range(data.shape[0]):
+            params = device[i, ...]
+            g = params if self.gradient_known else self.xp.zeros_like(params)
+            self.track.add(t0 + i, params, g)
+
+
+def drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: list,
+          progress: Callable[[int], None] | None = None) -> None:
+    """Feed every consumer the adversary's data for steps 1..T, a chunk at a time."""
+    for t0 in range(1, T + 1, chunk):
+        t1 = min(t0 + chunk, T + 1)
+        data = adversary.draw(rngs, t0, t1, d)
+        for consumer in consumers:
+            consumer.chunk(t0, data)
+        if progress is not None:
+            progress(t1 - t0)
+
+
+@dataclass
+class LearnerOutcome:
+    batch: LearnerBatch
+    statistics: Statistics
+    info: dict[str, Any]
+    trajectory: np.ndarray | None
+
+
+def simulate(
+    *,
+    adversary: Any,
+    domain: Any,
+    learners: list[LearnerBatch],
+    d: int,
+    T: int,
+    seeds: np.ndarray,
+    seed: int,
+    checkpoints: np.ndarray,
+    xp: ModuleType,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Callable[[int], None] | None = None,
+    keep_trajectories: bool = False,
+) -> list[LearnerOutcome]:
+    """Run every learner batch against the adversary; return their recorded statistics."""
+    family = adversary.loss_family(d)
+    rngs = repetition_generators(seed, seeds, adversary.streams)
+    S = len(seeds)
+    w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
+
+    def w1(batch: LearnerBatch) -> Any:
+        return to_device(_tile(w1_host[None], batch.grid)[0], xp)
+
+    needs_hindsight = [b for b in learners if b.learner.needs_hindsight]
+    if needs_hindsight and not (adversary.oblivious and family.name == "linear"):
+        raise ParameterError(
+            f"learners.{needs_hindsight[0].label}.step",
+            "hindsight step sizes need an oblivious linear adversary (gradients known in advance)",
+        )
+
+    # Pass 1: comparators at every checkpoint.
+    if adversary.oblivious:
+        track = ComparatorTrack(family, domain, checkpoints, S, d, xp)
+        drive(adversary, rngs, T, d, chunk, [DataTrack(track, xp, family.name == "linear")],
+              progress)
+        U_shared, values_shared = track.comparators()
+        U_host = to_host(U_shared)
+        hindsight = Hindsight(
+            T=T,
+            D1=np.linalg.norm(w1_host - U_host[:, -1, :], axis=-1),
+            L=to_host(track.L),
+            S=to_host(track.S),
+        )
+        comparators = {
+            b.label: (to_device(_tile(U_host[None], b.grid)[0], xp),
+                      _tile(values_shared[None], b.grid)[0])
+            for b in learners
+        }
+        for b in needs_hindsight:
+            tiled = Hindsight(T, *(np.tile(getattr(hindsight, k), b.grid) for k in ("D1", "L", "S")))
+            b.learner = b.learner.with_hindsight(tiled)
+    else:
+        steppers = [LearnerStepper(b, adversary, family, w1(b), xp) for b in learners]
+        for s, b in zip(steppers, learners, strict=True):
+            s.track = ComparatorTrack(family, domain, checkpoints, S * b.grid, d, xp)
+        drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
+              steppers, progress)
+        comparators = {b.label: s.track.comparators() for s, b in zip(steppers, learners,
+                                                                         strict=True)}
+
+    # Pass 2: record.
+    steppers = []
+    for b in learners:
+        stepper = LearnerStepper(b, adversary, family, w1(b), xp)
+        U, values = comparators[b.label]
+        info = b.learner.bound_info(d)
+        stepper.recorder = Recorder(checkpoints, U, values, w1(b), bool(info["mirror_descent"]),
+                                    xp, keep_trajectory=keep_trajectories)
+        steppers.append(stepper)
+    drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
+          steppers, progress)
+    outcomes = []
+    for stepper in steppers:
+        rec = stepper.recorder
+        trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
+        outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T),
+                                       stepper.batch.learner.bound_info(d), trajectory))
+    return outcomes

@@ -1,0 +1,26 @@
+"""Registry of learners: one module per family, registered here by its short name.
+
+``make_learner("ogd", eta=0.1, domain=Ball(1.0))`` validates the hyperparameters and
+returns the learner; ``learner.init(w1)`` and ``learner.update(state, g)`` then run on
+arrays with a leading repetition axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from occ.errors import UnknownNameError
+from occ.learners.ogd import OGD
+from occ.params import build
+
+LEARNERS: dict[str, type] = {cls.name: cls for cls in (OGD,)}
+
+
+def make_learner(name: str, **hyperparameters: Any) -> Any:
+    """A learner by registered name (``ogd``, ...) with validated hyperparameters."""
+    if name not in LEARNERS:
+        raise UnknownNameError(f"unknown learner {name!r}; allowed: {', '.join(LEARNERS)}")
+    return build(LEARNERS[name], hyperparameters)
+
+
+__all__ = ["LEARNERS", "OGD", "make_learner"]

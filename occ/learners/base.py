@@ -1,0 +1,82 @@
+"""What every learner shares: a frozen, validated configuration and pure ``init``/``update``.
+
+A learner is a frozen dataclass (its hyperparameters, checked by :mod:`occ.params`) with
+
+* ``init(w1, xp=None) -> state``: ``w1`` of shape (R, d) (or (d,) for one repetition);
+* ``update(state, g, xp=None) -> (w_next, state)``: ``g`` of shape (R, d);
+* ``geometry(state)``: the precision ``P_t = A_t / eta_t`` of the step just taken
+  (:mod:`occ.regularizers`), or ``None`` where the learner is not of mirror-descent form;
+* ``bound_info()``: what the bounds need to know about the configuration.
+
+State is a ``NamedTuple`` of arrays with a leading repetition axis plus the step count.
+The namespace ``xp`` is taken from the arrays when not given. Hyperparameters may hold
+one value per row (a 1-D array of length R): that is how a grid folds into the batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from occ.backend import namespace_of, to_device
+from occ.domains import Unconstrained
+from occ.errors import ParameterError
+from occ.params import Choice, param, validate
+
+PROJECTIONS = ("bregman", "euclidean")
+
+
+def per_row(value: Any, R: int, xp: ModuleType) -> Any:
+    """A scalar or per-row hyperparameter as an (R,) array in ``xp``."""
+    if isinstance(value, np.ndarray):
+        if value.shape != (R,):
+            raise ParameterError("hyperparameter", f"per-row values need length R = {R}, "
+                                 f"got shape {value.shape}")
+        return to_device(value, xp)
+    return xp.full((R,), float(value), dtype=xp.float64)
+
+
+def as_batch(w1: Any, xp: ModuleType) -> Any:
+    """``w1`` as an (R, d) float64 array of namespace ``xp``."""
+    if isinstance(w1, np.ndarray | list | tuple):
+        w1 = to_device(np.asarray(w1, dtype=float), xp)
+    if w1.ndim == 1:
+        w1 = xp.reshape(w1, (1, w1.shape[0]))
+    return w1
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+    """Fields every learner has: the feasible set and the projection geometry.
+
+    ``projection = "bregman"`` (default) projects in the learner's own ``A_t``-norm, which is
+    what bounds (8)-(20) assume; ``"euclidean"`` projects in the plain l2 norm, a different
+    algorithm for a non-spherical ``A_t`` for which those bounds are not guaranteed.
+    """
+
+    domain: Any = dataclasses.field(default_factory=Unconstrained, compare=False)
+    projection: str = param("bregman", Choice(PROJECTIONS), "projection geometry")
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any) -> Any:
+        return dataclasses.replace(self, **changes)
+
+    def _xp(self, xp: ModuleType | None, x: Any) -> ModuleType:
+        return xp if xp is not None else namespace_of(x)
+
+    def project(self, y: Any, precision: Any, xp: ModuleType) -> Any:
+        """``w_{t+1}``: the projection of ``y`` onto V in the configured geometry."""
+        return self.domain.project(y, xp, precision if self.projection == "bregman" else None)
+
+    def projection_exact(self, precision_kind: str) -> bool:
+        """Whether ``w_{t+1}`` is the exact ``A_t``-norm projection (what (8) needs)."""
+        if isinstance(self.domain, Unconstrained) or precision_kind == "scalar":
+            return True
+        return self.projection == "bregman" and self.domain.projection_is_exact(precision_kind)
+
+    needs_hindsight = False

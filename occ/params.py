@@ -1,0 +1,193 @@
+"""Declarative parameter constraints, checked the same way for every configurable part.
+
+A learner, adversary or domain is a frozen dataclass whose fields carry a constraint in
+their metadata (``param(default, Real(low=0, low_open=True))``). :func:`validate` checks all
+of them and raises :class:`~occ.errors.ParameterError` naming the field, the allowed values
+and the value given, e.g. ``eta: must be a finite number > 0, got nan``.
+Numeric fields may also hold one value per repetition row (a 1-D array), which is how a
+grid of hyperparameters folds into the batch axis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from occ.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite real number in an interval; optionally one value per repetition row."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    per_row: bool = True
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+    def _ok(self, x: float) -> bool:
+        if isinstance(x, bool) or not isinstance(x, int | float | np.floating | np.integer):
+            return False
+        x = float(x)
+        if not math.isfinite(x):
+            return False
+        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
+            return False
+        return not (self.high is not None and (x >= self.high if self.high_open else x > self.high))
+
+    def check(self, value: Any) -> Any:
+        if self.per_row and isinstance(value, np.ndarray | list | tuple):
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim != 1 or arr.size == 0 or not all(self._ok(v) for v in arr.tolist()):
+                raise ValueError
+            return arr
+        if not self._ok(value):
+            raise ValueError
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer in an interval."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f">= {self.low}")
+        if self.high is not None:
+            parts.append(f"<= {self.high}")
+        return "an integer" + (" " + " and ".join(parts) if parts else "")
+
+    def check(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int | np.integer):
+            raise ValueError
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ValueError
+        return int(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of strings."""
+
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def check(self, value: Any) -> str:
+        if value not in self.options:
+            raise ValueError
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean:
+    def describe(self) -> str:
+        return "true or false"
+
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError
+        return bool(value)
+
+
+@dataclass(frozen=True)
+class RealVector:
+    """A list of finite reals (or one number, broadcast), optionally of a fixed length."""
+
+    low: float | None = None
+    low_open: bool = False
+
+    def describe(self) -> str:
+        bound = "" if self.low is None else f" each {'>' if self.low_open else '>='} {self.low:g}"
+        return f"a number or a list of finite numbers{bound}"
+
+    def check(self, value: Any) -> Any:
+        scalar = Real(self.low, None, self.low_open, per_row=False)
+        if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim != 1 or not all(scalar._ok(v) for v in arr.tolist()):
+                raise ValueError
+            return tuple(arr.tolist())
+        return scalar.check(value)
+
+
+Constraint = Real | Integer | Choice | Boolean | RealVector
+
+
+def param(default: Any, constraint: Constraint | None = None, doc: str = "") -> Any:
+    """A dataclass field with a constraint and a one-line description."""
+    return dataclasses.field(default=default, metadata={"constraint": constraint, "doc": doc})
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, threshold=6)
+    return repr(value)
+
+
+def validate(obj: Any) -> None:
+    """Check every constrained field of a frozen dataclass, normalizing values in place.
+
+    ``None`` is accepted for any field whose default is ``None`` (meaning "not set").
+    """
+    for f in dataclasses.fields(obj):
+        constraint = f.metadata.get("constraint")
+        if constraint is None:
+            continue
+        value = getattr(obj, f.name)
+        if value is None and f.default is None:
+            continue
+        try:
+            normalized = constraint.check(value)
+        except (ValueError, TypeError):
+            raise ParameterError(
+                f.name, f"must be {constraint.describe()}, got {_show(value)}"
+            ) from None
+        object.__setattr__(obj, f.name, normalized)
+
+
+def build(cls: type, table: dict[str, Any], *, skip: Sequence[str] = ()) -> Any:
+    """Instantiate a constrained dataclass from a table, rejecting unknown keys."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in skip]
+    unknown = sorted(set(table) - set(names))
+    if unknown:
+        raise ParameterError(
+            unknown[0], f"unknown parameter; allowed: {', '.join(names) or '(none)'}"
+        )
+    return cls(**table)
+
+
+def describe_fields(cls: type) -> list[tuple[str, Any, str, str]]:
+    """(name, default, allowed values, doc) for each configurable field, for `occ show`."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        c = f.metadata.get("constraint")
+        if not f.init or c is None:
+            continue
+        rows.append((f.name, f.default, c.describe(), f.metadata.get("doc", "")))
+    return rows

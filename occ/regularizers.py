@@ -1,0 +1,95 @@
+"""Bregman generators of the A-weighted Euclidean family, psi_t(x) = 1/2 ||x||^2_{A_t} (52).
+
+A mirror-descent learner of this family takes the step ``w~ = w_t - eta_t A_t^{-1} g_t``
+and projects in the ``A_t``-norm. Every quantity that the bounds (8)-(20) need depends on
+``(A_t, eta_t)`` only through the *precision* ``P_t = A_t / eta_t``:
+
+* step: ``w~ = w_t - P_t^{-1} g_t``;
+* (8) per step: ``(||u - w_t||^2_{P_t} - ||u - w_{t+1}||^2_{P_t}) / 2 + g_t^T P_t^{-1} g_t / 2``;
+* (10) per step: ``(||w_t - u||^2_{P_t} - ||w_t - u||^2_{P_{t-1}}) / 2`` with ``P_0 = 0``;
+* (13)/(18): ``D^2 tr(A_T)/(2 eta_T) = D^2 tr(P_T) / 2``; monotone means ``Gamma_t = P_t - P_{t-1} >= 0``.
+
+So a learner reports its geometry as a precision object. A zero precision entry means an
+infinite step size on a coordinate whose gradients have all been zero; the step there is 0
+and so is its contribution to the dual norm (THEORY.md section 0, "Positive definiteness").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+def _expand(p: Any, ndim: int, xp: ModuleType) -> Any:
+    """Reshape a per-row array (R,) so that it broadcasts against (R, ..., d) sums."""
+    return xp.reshape(p, (p.shape[0],) + (1,) * (ndim - 2))
+
+
+@dataclass(frozen=True)
+class ScalarPrecision:
+    """``P_t = p_t I`` (OGD, AdaGrad-norm: ``A = I``, ``p = 1/eta_t``); ``p`` has shape (R,)."""
+
+    p: Any
+    kind = "scalar"
+
+    def solve(self, g: Any, xp: ModuleType) -> Any:
+        """``P^{-1} g`` (zero where ``p = 0``)."""
+        safe = xp.where(self.p > 0, self.p, 1.0)
+        return xp.where(self.p[:, None] > 0, g / safe[:, None], 0.0)
+
+    def quad(self, x: Any, xp: ModuleType) -> Any:
+        """``x^T P x`` over the last axis of x, shape (R, ..., d) -> (R, ...)."""
+        return _expand(self.p, x.ndim, xp) * xp.sum(x * x, axis=-1)
+
+    def dual_quad(self, g: Any, xp: ModuleType) -> Any:
+        """``g^T P^{-1} g`` for g of shape (R, d); zero where ``p = 0``."""
+        safe = xp.where(self.p > 0, self.p, 1.0)
+        return xp.where(self.p > 0, xp.sum(g * g, axis=-1) / safe, 0.0)
+
+    def trace(self, d: int, xp: ModuleType) -> Any:
+        return self.p * d
+
+    def gamma_extremes(self, previous: ScalarPrecision | None, xp: ModuleType) -> tuple[Any, Any]:
+        """Min and max-abs eigenvalue of ``P_t - P_{t-1}``, relative to ``||P_t||_2``."""
+        before = 0.0 if previous is None else previous.p
+        scale = xp.where(self.p > 0, self.p, 1.0)
+        diff = (self.p - before) / scale
+        return diff, xp.abs(diff)
+
+
+@dataclass(frozen=True)
+class DiagonalPrecision:
+    """``P_t = diag(p_t)``, ``p`` of shape (R, d) (diagonal AdaGrad, RMSProp, Adam with beta1 = 0)."""
+
+    p: Any
+    kind = "diagonal"
+
+    def solve(self, g: Any, xp: ModuleType) -> Any:
+        safe = xp.where(self.p > 0, self.p, 1.0)
+        return xp.where(self.p > 0, g / safe, 0.0)
+
+    def quad(self, x: Any, xp: ModuleType) -> Any:
+        if x.ndim == 2:
+            return xp.sum(self.p * x * x, axis=-1)
+        p = xp.reshape(self.p, (self.p.shape[0],) + (1,) * (x.ndim - 2) + (self.p.shape[-1],))
+        return xp.sum(p * x * x, axis=-1)
+
+    def dual_quad(self, g: Any, xp: ModuleType) -> Any:
+        safe = xp.where(self.p > 0, self.p, 1.0)
+        return xp.sum(xp.where(self.p > 0, g * g / safe, 0.0), axis=-1)
+
+    def trace(self, d: int, xp: ModuleType) -> Any:
+        return xp.sum(self.p, axis=-1)
+
+    def gamma_extremes(
+        self, previous: DiagonalPrecision | None, xp: ModuleType
+    ) -> tuple[Any, Any]:
+        before = 0.0 if previous is None else previous.p
+        diff = self.p - before
+        scale = xp.max(xp.abs(self.p), axis=-1)
+        scale = xp.where(scale > 0, scale, 1.0)
+        return xp.min(diff, axis=-1) / scale, xp.max(xp.abs(diff), axis=-1) / scale
+
+
+Precision = ScalarPrecision | DiagonalPrecision

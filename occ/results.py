@@ -1,0 +1,219 @@
+"""Run results as tidy tables, and result folders written atomically.
+
+A run folder holds (format documented in the README, stable):
+
+* ``metrics.csv``: one row per learner x seed x checkpoint: ``learner, seed, t,
+  cumulative_loss, comparator_loss, regret, diverged``;
+* ``bounds.csv``: one row per learner x seed x checkpoint x bound: ``learner, seed, t,
+  bound, value, regret, ratio, applicable, violated, note``;
+* ``summary.csv``: one row per learner (see :func:`summarize`);
+* ``meta.json``: the scenario as parsed, seeds, versions, git revision, wall time;
+* ``regret.png``: the figure of :mod:`occ.plots`.
+
+The folder is assembled under a temporary name beside its final place and renamed when
+complete, and each file is written to a temporary name and renamed, so a crash never
+leaves a half-written result and never touches results written before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
+                  "diverged"]
+
+
+@dataclass
+class RunResult:
+    """What `occ.run` returns: tidy DataFrames, metadata and the folder written (if any)."""
+
+    metrics: pd.DataFrame
+    bounds: pd.DataFrame
+    summary: pd.DataFrame
+    meta: dict[str, Any]
+    path: Path | None = None
+    trajectories: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def violations(self) -> pd.DataFrame:
+        """Bound rows where the regret exceeded an applicable bound."""
+        return self.bounds[self.bounds["violated"]]
+
+
+def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray) -> pd.DataFrame:
+    R, K = statistics.regret.shape
+    return pd.DataFrame({
+        "learner": np.repeat(row_labels, K),
+        "seed": np.repeat(row_seeds, K),
+        "t": np.tile(statistics.t, R),
+        "cumulative_loss": statistics.cumulative_loss.ravel(),
+        "comparator_loss": statistics.comparator_loss.ravel(),
+        "regret": statistics.regret.ravel(),
+        "diverged": statistics.diverged.ravel(),
+    })
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the t-interval of the mean over seeds (the mean twice when one seed)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, mean, mean
+    half = scipy_stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
+        values.size)
+    return mean, mean - half, mean + half
+
+
+def regret_exponent(t: np.ndarray, mean_regret: np.ndarray) -> tuple[float, float, float]:
+    """Slope of log(mean regret) against log(t) over checkpoints ``t >= sqrt(T)`` with
+    positive mean regret, with its 95% interval (least squares, t distribution)."""
+    t = np.asarray(t, dtype=float)
+    keep = (t >= np.sqrt(t.max())) & (mean_regret > 0) & np.isfinite(mean_regret)
+    if keep.sum() < 3:
+        return (np.nan, np.nan, np.nan)
+    fit = scipy_stats.linregress(np.log(t[keep]), np.log(mean_regret[keep]))
+    half = scipy_stats.t.ppf(0.975, keep.sum() - 2) * fit.stderr
+    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
+
+
+def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFrame:
+    """One row per learner: final regret mean with its 95% interval over seeds, the
+    log-log exponent of regret in t with its interval, diverged seeds, and for each bound
+    the worst ratio regret/bound and the number of violations."""
+    rows = []
+    for learner, group in metrics.groupby("learner", sort=False):
+        T = group["t"].max()
+        final = group[group["t"] == T]["regret"].to_numpy()
+        mean, low, high = mean_interval(final)
+        by_t = group.groupby("t")["regret"].mean()
+        slope, slope_low, slope_high = regret_exponent(by_t.index.to_numpy(), by_t.to_numpy())
+        row = {
+            "learner": learner, "T": int(T), "seeds": group["seed"].nunique(),
+            "final_regret_mean": mean, "final_regret_ci95_low": low,
+            "final_regret_ci95_high": high, "regret_exponent": slope,
+            "regret_exponent_ci95_low": slope_low, "regret_exponent_ci95_high": slope_high,
+            "diverged_seeds": int(group.groupby("seed")["diverged"].any().sum()),
+        }
+        mine = bounds[bounds["learner"] == learner]
+        row["violations"] = int(mine["violated"].sum())
+        for name, rows_b in mine.groupby("bound", sort=False):
+            ratios = rows_b["ratio"].dropna()
+            row[f"worst_ratio_{name}"] = float(ratios.max()) if len(ratios) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def environment() -> dict[str, Any]:
+    """Versions of occ and its libraries, the git revision when known, the machine."""
+    import click
+    import matplotlib
+    import scipy
+
+    import occ
+
+    revision = None
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(occ.__file__).parent, capture_output=True,
+            text=True, timeout=5, check=True).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "occ": occ.__version__, "python": platform.python_version(), "numpy": np.__version__,
+        "scipy": scipy.__version__, "pandas": pd.__version__,
+        "matplotlib": matplotlib.__version__, "click": click.__version__,
+        "git_revision": revision, "machine": platform.platform(),
+    }
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_path)`` beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_files(result: RunResult, folder: Path) -> None:
+    atomic_write(folder / "metrics.csv", lambda p: result.metrics.to_csv(p, index=False))
+    atomic_write(folder / "bounds.csv", lambda p: result.bounds.to_csv(p, index=False))
+    atomic_write(folder / "summary.csv", lambda p: result.summary.to_csv(p, index=False))
+    atomic_write(folder / "meta.json", lambda p: p.write_text(
+        json.dumps(result.meta, indent=2, default=_json_default) + "\n"))
+
+
+def new_run_id(seed: int) -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f") + f"-seed{seed}"
+
+
+def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
+              plot: Callable[[RunResult, Path], None] | None = None) -> Path:
+    """Write the run folder ``out/<scenario>/<run-id>`` atomically and return its path."""
+    final = Path(out) / scenario_name / run_id
+    if final.exists():
+        raise FileExistsError(f"{final} exists already; results are never overwritten")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=final.parent))
+    try:
+        _write_files(result, staging)
+        if plot is not None:
+            plot(result, staging / "regret.png")
+        os.rename(staging, final)
+    except BaseException:
+        for p in staging.glob("*"):
+            p.unlink(missing_ok=True)
+        staging.rmdir()
+        raise
+    result.path = final
+    return final
+
+
+def read_run(folder: str | Path) -> RunResult:
+    """A run folder back as a :class:`RunResult`."""
+    from occ.errors import OccError
+
+    folder = Path(folder)
+    missing = [n for n in ("metrics.csv", "bounds.csv", "meta.json")
+               if not (folder / n).is_file()]
+    if missing:
+        raise OccError(f"{folder}: not a run folder (missing {', '.join(missing)})")
+    metrics = pd.read_csv(folder / "metrics.csv")
+    bounds = pd.read_csv(folder / "bounds.csv", keep_default_na=True)
+    bounds["note"] = bounds["note"].fillna("")
+    meta = json.loads((folder / "meta.json").read_text())
+    summary_path = folder / "summary.csv"
+    summary = pd.read_csv(summary_path) if summary_path.is_file() else summarize(metrics, bounds)
+    return RunResult(metrics, bounds, summary, meta, folder)

@@ -1,0 +1,273 @@
+"""Scenario files (TOML) into validated :class:`Scenario` objects, and the registry of names.
+
+A scenario file::
+
+    description = "what it shows"
+    d = 10                 # dimension
+    T = 10000              # horizon of `occ run`
+    seeds = 20             # repetitions
+    seed = 0               # base seed
+    checkpoints = 20       # about this many log-spaced checkpoints in [1, T]
+    bounds = ["eq8", ...]  # optional: evaluate only these bounds (default: all that apply)
+
+    [check]                # the size `occ check` runs at
+    T = 2000
+    seeds = 8
+
+    [domain]               # unconstrained | ball | box, with their parameters
+    kind = "ball"
+    radius = 1.0
+
+    [adversary]            # a registered adversary and its parameters
+    kind = "linear_gaussian"
+
+    [learners.sgd]         # one table per learner, keyed by its label
+    kind = "ogd"
+    eta = 0.05             # a list of numbers makes a grid in the batch axis
+
+Every error names the file and the field, e.g. ``scenarios/x.toml: learners.sgd.eta:
+must be a finite number > 0, got nan``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from occ.adversaries import ADVERSARIES, make_adversary
+from occ.bounds import BOUNDS
+from occ.domains import DOMAINS, make_domain
+from occ.harness import expand_learner
+from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
+from occ.learners import LEARNERS
+from occ.params import Integer, describe_fields
+
+TOP_LEVEL = ("name", "description", "d", "T", "seeds", "seed", "checkpoints", "chunk",
+             "bounds", "check", "domain", "adversary", "learners", "expect")
+
+
+def scenario_directories() -> list[Path]:
+    """Where named scenarios are looked up: ./scenarios, then the project's scenarios/."""
+    here = Path.cwd() / "scenarios"
+    project = Path(__file__).resolve().parent.parent / "scenarios"
+    return [p for p in dict.fromkeys([here, project]) if p.is_dir()]
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    label: str
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    path: str
+    d: int
+    T: int
+    seeds: int
+    seed: int
+    checkpoints: int
+    chunk: int
+    check_T: int
+    check_seeds: int
+    domain: Any
+    adversary: Any
+    learners: tuple[LearnerSpec, ...]
+    bounds: tuple[str, ...] | None
+    expect: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self) -> dict[str, Any]:
+        """The full configuration with every default filled in (for `occ show`, meta.json)."""
+        def fields(obj: Any) -> dict[str, Any]:
+            out = {"kind": obj.name}
+            for name, _default, _allowed, _doc in describe_fields(type(obj)):
+                value = getattr(obj, name)
+                out[name] = list(value) if isinstance(value, tuple) else value
+            return out
+
+        learners = {}
+        for spec in self.learners:
+            cls = LEARNERS[spec.kind]
+            entry = {"kind": spec.kind}
+            for name, default, _allowed, _doc in describe_fields(cls):
+                entry[name] = spec.params.get(name, default)
+            learners[spec.label] = entry
+        return {
+            "name": self.name, "description": self.description, "path": self.path,
+            "d": self.d, "T": self.T, "seeds": self.seeds, "seed": self.seed,
+            "checkpoints": self.checkpoints, "chunk": self.chunk,
+            "check": {"T": self.check_T, "seeds": self.check_seeds},
+            "bounds": list(self.bounds) if self.bounds is not None else "all that apply",
+            "domain": fields(self.domain), "adversary": fields(self.adversary),
+            "learners": learners, "expect": self.expect,
+        }
+
+
+def _int(table: dict, key: str, default: Any, low: int) -> int:
+    value = table.get(key, default)
+    try:
+        return Integer(low=low).check(value)
+    except (ValueError, TypeError):
+        raise ParameterError(key, f"must be an integer >= {low}, got {value!r}") from None
+
+
+def _check_finite(value: Any, path: str) -> None:
+    """Reject NaN/inf anywhere in a parameter table (TOML allows `nan` and `inf`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(path, f"must be finite, got {value!r}")
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{path}[{i}]")
+
+
+def _kind(table: Any, section: str, registry: dict) -> tuple[str, dict]:
+    if not isinstance(table, dict):
+        raise ParameterError(section, "must be a table")
+    params = dict(table)
+    kind = params.pop("kind", None)
+    if kind not in registry:
+        raise ParameterError(f"{section}.kind",
+                             f"must be one of {', '.join(registry)}, got {kind!r}")
+    for key, value in params.items():
+        _check_finite(value, f"{section}.{key}")
+    return kind, params
+
+
+def parse_scenario(data: dict[str, Any], path: str, default_name: str) -> Scenario:
+    """Validate a parsed TOML table into a :class:`Scenario`; errors name file and field."""
+    try:
+        return _parse(data, path, default_name)
+    except ParameterError as exc:
+        raise exc.located(path) from None
+    except UnknownNameError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+
+
+def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
+    unknown = sorted(set(data) - set(TOP_LEVEL))
+    if unknown:
+        raise ParameterError(unknown[0], f"unknown field; allowed: {', '.join(TOP_LEVEL)}")
+    d = _int(data, "d", None, 1)
+    T = _int(data, "T", None, 1)
+    seeds = _int(data, "seeds", 10, 1)
+    seed = _int(data, "seed", 0, 0)
+    checkpoints = _int(data, "checkpoints", 20, 2)
+    chunk = _int(data, "chunk", 1024, 1)
+    check = data.get("check", {})
+    if not isinstance(check, dict) or set(check) - {"T", "seeds"}:
+        raise ParameterError("check", "must be a table with T and seeds only")
+    try:
+        check_T, check_seeds = _int(check, "T", T, 1), _int(check, "seeds", seeds, 1)
+    except ParameterError as exc:
+        raise exc.located(None, "check") from None
+
+    domain_kind, domain_params = _kind(data.get("domain", {"kind": "unconstrained"}),
+                                       "domain", DOMAINS)
+    try:
+        domain = make_domain(domain_kind, **domain_params)
+        domain.check_dimension(d)
+    except ParameterError as exc:
+        raise exc.located(None, "domain") from None
+    adversary_kind, adversary_params = _kind(data.get("adversary"), "adversary", ADVERSARIES)
+    try:
+        adversary = make_adversary(adversary_kind, **adversary_params)
+    except ParameterError as exc:
+        raise exc.located(None, "adversary") from None
+    if adversary.loss_family(d).name == "linear" and not domain.bounded:
+        raise ParameterError("domain.kind", "linear losses need a bounded domain: 'ball' or "
+                             "'box' (on R^d the best fixed point is at infinity)")
+
+    learner_tables = data.get("learners")
+    if not isinstance(learner_tables, dict) or not learner_tables:
+        raise ParameterError("learners", "must have at least one [learners.LABEL] table")
+    specs = []
+    for label, table in learner_tables.items():
+        kind, params = _kind(table, f"learners.{label}", LEARNERS)
+        try:
+            expand_learner(label, kind, params, domain, np.arange(1))
+        except ParameterError as exc:
+            raise exc.located(None, f"learners.{label}") from None
+        specs.append(LearnerSpec(label, kind, params))
+
+    bounds = data.get("bounds")
+    if bounds is not None:
+        if not isinstance(bounds, list) or any(b not in BOUNDS for b in bounds):
+            raise ParameterError("bounds", f"must be a list of bound names from "
+                                 f"{', '.join(BOUNDS)}, got {bounds!r}")
+        bounds = tuple(bounds)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ParameterError("description", "must be a string")
+    return Scenario(
+        name=str(data.get("name", default_name)), description=description, path=path, d=d,
+        T=T, seeds=seeds, seed=seed, checkpoints=checkpoints, chunk=chunk, check_T=check_T,
+        check_seeds=check_seeds, domain=domain, adversary=adversary, learners=tuple(specs),
+        bounds=bounds, expect=dict(data.get("expect", {})), raw=data,
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A scenario by registered name (``default``) or by the path of a TOML file."""
+    path = Path(name_or_path)
+    if not (path.suffix == ".toml" or path.exists()):
+        for directory in scenario_directories():
+            candidate = directory / f"{name_or_path}.toml"
+            if candidate.is_file():
+                path = candidate
+                break
+        else:
+            names = ", ".join(list_scenarios()) or "(none found)"
+            raise UnknownNameError(f"unknown scenario {str(name_or_path)!r}; named scenarios: "
+                                   f"{names}; or give the path of a .toml file")
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{shown}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{shown}: not valid TOML ({exc})") from None
+    return parse_scenario(data, shown, path.stem)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def list_scenarios() -> dict[str, str]:
+    """Every named scenario with the first line of its description."""
+    found: dict[str, str] = {}
+    for directory in scenario_directories():
+        for path in sorted(directory.glob("*.toml")):
+            if path.stem in found:
+                continue
+            try:
+                description = tomllib.loads(path.read_text()).get("description", "")
+            except (OSError, tomllib.TOMLDecodeError):
+                description = "(unreadable: run `occ show` for the error)"
+            found[path.stem] = description.strip().splitlines()[0] if description else ""
+    return found
+
+
+def with_size(scenario: Scenario, T: int | None = None, seeds: int | None = None,
+              seed: int | None = None) -> Scenario:
+    """The scenario with its horizon, repetitions or base seed overridden (validated)."""
+    for name, value, low in (("T", T, 1), ("seeds", seeds, 1), ("seed", seed, 0)):
+        if value is not None and (not isinstance(value, int) or value < low):
+            raise OccError(f"{name}: must be an integer >= {low}, got {value!r}")
+    changes = {k: v for k, v in (("T", T), ("seeds", seeds), ("seed", seed)) if v is not None}
+    return dataclasses.replace(scenario, **changes)
