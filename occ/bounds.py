@@ -54,7 +54,8 @@ def _exact_projection(stats: Statistics, info: Info) -> list[Mask]:
 
 def _monotone(stats: Statistics, info: Info) -> list[Mask]:
     return _exact_projection(stats, info) + [
-        (stats.gamma_min >= -MONOTONE_TOLERANCE, "needs Gamma_t = A_t/eta_t - A_{t-1}/eta_{t-1} >= 0")
+        (stats.gamma_min >= -MONOTONE_TOLERANCE,
+         "needs Gamma_t = A_t/eta_t - A_{t-1}/eta_{t-1} >= 0")
     ]
 
 

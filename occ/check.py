@@ -95,4 +95,5 @@ def write_baseline(table: pd.DataFrame, path: Path) -> None:
         old = read_baseline(path)
         fresh = pd.concat([old[~old["scenario"].isin(table["scenario"].unique())], fresh])
     fresh = fresh.sort_values(["scenario", "learner", "quantity"], kind="stable")
-    atomic_write(path, lambda p: fresh.to_csv(p, index=False, float_format="%.17g"))
+    fresh["value"] = [f"{float(v):.17g}" for v in fresh["value"]]  # round-trips exactly
+    atomic_write(path, lambda p: fresh.to_csv(p, index=False))

@@ -23,8 +23,9 @@ class OccGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
-            return super().main(args=args, prog_name=prog_name or "occ",
-                                complete_var=complete_var, standalone_mode=False, **extra)
+            value = super().main(args=args, prog_name=prog_name or "occ",
+                                 complete_var=complete_var, standalone_mode=False, **extra)
+            code = value if isinstance(value, int) else 0
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             code = 0

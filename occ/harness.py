@@ -31,6 +31,13 @@ from occ.learners import make_learner
 from occ.recorder import Recorder, Statistics
 
 DEFAULT_CHUNK = 1024
+CHUNK_BUDGET_FLOATS = 2**22
+"""A chunk of loss data holds at most this many floats (32 MiB) whatever T, R and d."""
+
+
+def chunk_length(requested: int, rows: int, d: int) -> int:
+    """Steps per chunk: the requested length, capped so that memory stays bounded."""
+    return max(1, min(requested, CHUNK_BUDGET_FLOATS // max(rows * d, 1)))
 
 
 def log_checkpoints(T: int, count: int = 20) -> np.ndarray:
@@ -173,7 +180,17 @@ class DataTrack:
 
 def drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: list,
           progress: Callable[[int], None] | None = None) -> None:
-    """Feed every consumer the adversary's data for steps 1..T, a chunk at a time."""
+    """Feed every consumer the adversary's data for steps 1..T, a chunk at a time.
+
+    Floating-point overflow is not an error here: a diverging learner is recorded as
+    diverged at the step its iterate stopped being finite (see :class:`Recorder`).
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _drive(adversary, rngs, T, d, chunk, consumers, progress)
+
+
+def _drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: list,
+           progress: Callable[[int], None] | None) -> None:
     for t0 in range(1, T + 1, chunk):
         t1 = min(t0 + chunk, T + 1)
         data = adversary.draw(rngs, t0, t1, d)
@@ -210,6 +227,7 @@ def simulate(
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, seeds, adversary.streams)
     S = len(seeds)
+    chunk = chunk_length(chunk, S * max(b.grid for b in learners), d)
     w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
 
     def w1(batch: LearnerBatch) -> Any:
@@ -241,7 +259,8 @@ def simulate(
             for b in learners
         }
         for b in needs_hindsight:
-            tiled = Hindsight(T, *(np.tile(getattr(hindsight, k), b.grid) for k in ("D1", "L", "S")))
+            tiled = Hindsight(T, *(np.tile(getattr(hindsight, k), b.grid)
+                                   for k in ("D1", "L", "S")))
             b.learner = b.learner.with_hindsight(tiled)
     else:
         steppers = [LearnerStepper(b, adversary, family, w1(b), xp) for b in learners]

@@ -171,10 +171,14 @@ def validate(obj: Any) -> None:
         object.__setattr__(obj, f.name, normalized)
 
 
-def build(cls: type, table: dict[str, Any], *, skip: Sequence[str] = ()) -> Any:
-    """Instantiate a constrained dataclass from a table, rejecting unknown keys."""
-    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in skip]
-    unknown = sorted(set(table) - set(names))
+def build(cls: type, table: dict[str, Any], *, passed: Sequence[str] = ()) -> Any:
+    """Instantiate a constrained dataclass from a table, rejecting unknown keys.
+
+    ``passed`` names fields set by occ itself (a learner's ``domain``): accepted from
+    code, not listed among the parameters a user may give.
+    """
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in passed]
+    unknown = sorted(set(table) - set(names) - set(passed))
     if unknown:
         raise ParameterError(
             unknown[0], f"unknown parameter; allowed: {', '.join(names) or '(none)'}"

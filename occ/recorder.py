@@ -9,7 +9,7 @@ checkpoints at or after t, averages a few for log-spaced checkpoints.
 Recorded, per repetition and checkpoint (THEORY.md section 0, 7):
 
 * ``cumulative_loss``, ``S = sum ||g_t||^2``, ``L = max ||g_t||_2``;
-* ``D = max_t ||w_t - u||_2``, ``D1 = ||w_1 - u||_2``, ``Dinf = max_t ||w_t - u||_inf``;
+* ``D = max_t ||w_t - u||_2``, ``D1 = ||w_1 - u||_2``;
 * for learners of mirror-descent form, with precision ``P_t = A_t/eta_t``:
   the first terms of (8) and (10), the gradient term ``1/2 sum g^T P_t^{-1} g``,
   ``tr(P_tau)``, ``P_tau`` itself when spherical (``1/eta_tau``), and the monotonicity
@@ -40,7 +40,6 @@ class Statistics:
     L: np.ndarray
     D: np.ndarray
     D1: np.ndarray
-    Dinf: np.ndarray
     diverged_at: np.ndarray  # (R,) step of the first non-finite iterate, 0 if none
     eq8_first: np.ndarray | None = None
     eq10_first: np.ndarray | None = None
@@ -83,7 +82,7 @@ class Recorder:
         self.R, self.K, self.d = R, K, d
         z = lambda *shape: xp.zeros(shape, dtype=xp.float64)  # noqa: E731
         self.cum_loss, self.S, self.L = z(R), z(R), z(R)
-        self.D2, self.Dinf = z(R, K), z(R, K)
+        self.D2 = z(R, K)
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
         self.mirror_descent = mirror_descent
         if mirror_descent:
@@ -107,13 +106,13 @@ class Recorder:
         self.S = self.S + gg
         self.L = xp.maximum(self.L, xp.sqrt(gg))
         x = w[:, None, :] - self.U[:, k0:, :]
-        self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], xp.sum(x * x, axis=-1))
-        self.Dinf[:, k0:] = xp.maximum(self.Dinf[:, k0:], xp.max(xp.abs(x), axis=-1))
+        squared = xp.sum(x * x, axis=-1)
+        self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], squared)
         if self.mirror_descent:
             xn = w_next[:, None, :] - self.U[:, k0:, :]
-            qt = precision.quad(x, xp)
+            qt = self._quad(precision, x, squared)
             self.eq8[:, k0:] += 0.5 * (qt - precision.quad(xn, xp))
-            before = 0.0 if self.previous is None else self.previous.quad(x, xp)
+            before = 0.0 if self.previous is None else self._quad(self.previous, x, squared)
             self.eq10[:, k0:] += 0.5 * (qt - before)
             self.grad_term = self.grad_term + 0.5 * precision.dual_quad(g, xp)
             low, change = precision.gamma_extremes(self.previous, xp)
@@ -128,6 +127,12 @@ class Recorder:
         while self.next_checkpoint < self.K and self.checkpoints[self.next_checkpoint] == t:
             self._snapshot(precision)
             self.next_checkpoint += 1
+
+    def _quad(self, precision: Any, x: Any, squared: Any) -> Any:
+        """``x^T P x``, reusing ``||x||^2`` when ``P`` is spherical."""
+        if precision.kind == "scalar":
+            return precision.p[:, None] * squared
+        return precision.quad(x, self.xp)
 
     def _snapshot(self, precision: Any) -> None:
         values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L}
@@ -156,7 +161,6 @@ class Recorder:
             L=snap["L"],
             D=np.sqrt(to_host(self.D2)),
             D1=to_host(self.D1),
-            Dinf=to_host(self.Dinf),
             diverged_at=self.diverged_at,
             eq8_first=to_host(self.eq8) if self.mirror_descent else None,
             eq10_first=to_host(self.eq10) if self.mirror_descent else None,

@@ -7,7 +7,8 @@ and projects in the ``A_t``-norm. Every quantity that the bounds (8)-(20) need d
 * step: ``w~ = w_t - P_t^{-1} g_t``;
 * (8) per step: ``(||u - w_t||^2_{P_t} - ||u - w_{t+1}||^2_{P_t}) / 2 + g_t^T P_t^{-1} g_t / 2``;
 * (10) per step: ``(||w_t - u||^2_{P_t} - ||w_t - u||^2_{P_{t-1}}) / 2`` with ``P_0 = 0``;
-* (13)/(18): ``D^2 tr(A_T)/(2 eta_T) = D^2 tr(P_T) / 2``; monotone means ``Gamma_t = P_t - P_{t-1} >= 0``.
+* (13)/(18): ``D^2 tr(A_T)/(2 eta_T) = D^2 tr(P_T) / 2``;
+* monotone means ``Gamma_t = P_t - P_{t-1} >= 0``.
 
 So a learner reports its geometry as a precision object. A zero precision entry means an
 infinite step size on a coordinate whose gradients have all been zero; the step there is 0
@@ -50,7 +51,9 @@ class ScalarPrecision:
     def trace(self, d: int, xp: ModuleType) -> Any:
         return self.p * d
 
-    def gamma_extremes(self, previous: ScalarPrecision | None, xp: ModuleType) -> tuple[Any, Any]:
+    def gamma_extremes(
+        self, previous: ScalarPrecision | None, xp: ModuleType
+    ) -> tuple[Any, Any]:
         """Min and max-abs eigenvalue of ``P_t - P_{t-1}``, relative to ``||P_t||_2``."""
         before = 0.0 if previous is None else previous.p
         scale = xp.where(self.p > 0, self.p, 1.0)
@@ -60,7 +63,7 @@ class ScalarPrecision:
 
 @dataclass(frozen=True)
 class DiagonalPrecision:
-    """``P_t = diag(p_t)``, ``p`` of shape (R, d) (diagonal AdaGrad, RMSProp, Adam with beta1 = 0)."""
+    """``P_t = diag(p_t)``, ``p`` of shape (R, d) (diagonal AdaGrad, RMSProp, beta1 = 0 Adam)."""
 
     p: Any
     kind = "diagonal"

@@ -17,6 +17,7 @@ leaves a half-written result and never touches results written before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -133,23 +134,24 @@ def _json_default(value: Any) -> Any:
 
 def environment() -> dict[str, Any]:
     """Versions of occ and its libraries, the git revision when known, the machine."""
-    import click
-    import matplotlib
-    import scipy
+    from importlib.metadata import PackageNotFoundError, version
 
     import occ
 
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
     revision = None
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         revision = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=Path(occ.__file__).parent, capture_output=True,
             text=True, timeout=5, check=True).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
     return {
-        "occ": occ.__version__, "python": platform.python_version(), "numpy": np.__version__,
-        "scipy": scipy.__version__, "pandas": pd.__version__,
-        "matplotlib": matplotlib.__version__, "click": click.__version__,
+        "occ": occ.__version__, "python": platform.python_version(),
+        **{name: installed(name) for name in ("numpy", "scipy", "pandas", "matplotlib", "click")},
         "git_revision": revision, "machine": platform.platform(),
     }
 
@@ -211,7 +213,7 @@ def read_run(folder: str | Path) -> RunResult:
     if missing:
         raise OccError(f"{folder}: not a run folder (missing {', '.join(missing)})")
     metrics = pd.read_csv(folder / "metrics.csv")
-    bounds = pd.read_csv(folder / "bounds.csv", keep_default_na=True)
+    bounds = pd.read_csv(folder / "bounds.csv", dtype={"note": str, "learner": str})
     bounds["note"] = bounds["note"].fillna("")
     meta = json.loads((folder / "meta.json").read_text())
     summary_path = folder / "summary.csv"

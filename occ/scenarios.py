@@ -43,8 +43,8 @@ import numpy as np
 from occ.adversaries import ADVERSARIES, make_adversary
 from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
-from occ.harness import expand_learner
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
+from occ.harness import expand_learner
 from occ.learners import LEARNERS
 from occ.params import Integer, describe_fields
 
@@ -193,6 +193,9 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     specs = []
     for label, table in learner_tables.items():
         kind, params = _kind(table, f"learners.{label}", LEARNERS)
+        if "domain" in params:
+            raise ParameterError(f"learners.{label}.domain",
+                                 "the domain is the scenario's [domain] table, not a learner's")
         try:
             expand_learner(label, kind, params, domain, np.arange(1))
         except ParameterError as exc:

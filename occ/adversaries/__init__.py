@@ -22,4 +22,6 @@ def make_adversary(kind: str, **params: Any) -> Adversary:
     return build(ADVERSARIES[kind], params)
 
 
-__all__ = ["ADVERSARIES", "Adversary", "LinearLoss", "LossFamily", "QuadraticLoss", "make_adversary"]
+__all__ = [
+    "ADVERSARIES", "Adversary", "LinearLoss", "LossFamily", "QuadraticLoss", "make_adversary",
+]

@@ -126,7 +126,11 @@ def stack_streams(
     rngs: list[dict[str, np.random.Generator]], stream: str, method: str, n: int, d: int
 ) -> np.ndarray:
     """Draw ``(n, d)`` from each repetition's ``stream`` and stack to (n, S, d)."""
-    out = np.empty((n, len(rngs), d))
+    out = np.empty((len(rngs), n, d))
     for s, r in enumerate(rngs):
-        out[:, s, :] = getattr(r[stream], method)(size=(n, d))
-    return out
+        draw = getattr(r[stream], method)
+        if method in ("standard_normal", "random"):
+            draw(out=out[s])  # fills in place, no temporary
+        else:
+            out[s] = draw(size=(n, d))
+    return out.transpose(1, 0, 2)

@@ -32,9 +32,10 @@ class LinearGaussian:
         return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
-        xi = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
-        scale = log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
-        return self.mean + xi * scale
+        g = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
+        g *= log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
+        g += self.mean
+        return g
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
         return data

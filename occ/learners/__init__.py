@@ -20,7 +20,7 @@ def make_learner(name: str, **hyperparameters: Any) -> Any:
     """A learner by registered name (``ogd``, ...) with validated hyperparameters."""
     if name not in LEARNERS:
         raise UnknownNameError(f"unknown learner {name!r}; allowed: {', '.join(LEARNERS)}")
-    return build(LEARNERS[name], hyperparameters)
+    return build(LEARNERS[name], hyperparameters, passed=("domain",))
 
 
 __all__ = ["LEARNERS", "OGD", "make_learner"]

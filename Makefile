@@ -1,0 +1,45 @@
+# occ: the two commands of the README's quick start are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= default
+
+.PHONY: demo test check baseline bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+## Set up and run the default scenario; prints the results folder.
+demo: $(VENV)/.installed
+	$(BIN)/occ run $(SCENARIO)
+
+## Set up with the test extras and run the whole suite (what CI runs).
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check occ tests benchmarks
+	$(BIN)/python -m pytest
+
+## Check every bound on every scenario against the committed baseline.
+check: $(VENV)/.installed
+	$(BIN)/occ check --baseline results/baseline.csv
+
+## Rewrite the baseline after an intended change (review the diff before committing).
+baseline: $(VENV)/.installed
+	$(BIN)/occ check --update-baseline --baseline results/baseline.csv
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/throughput_ogd.py
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check occ tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

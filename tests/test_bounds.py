@@ -1,0 +1,266 @@
+"""Bounds: values against an independent reference, equality cases and identities,
+randomized property tests, and broken learners caught by the check machinery."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from conftest import make_scenario
+from reference import reference_game, reference_ogd_bounds
+
+import occ
+from occ.bounds import BOUNDS, RELATIVE_TOLERANCE, violated
+from occ.check import check_table
+from occ.learners import LEARNERS
+from occ.learners.ogd import OGD, OGDState
+from occ.regularizers import ScalarPrecision
+
+
+def closed_form_linear_comparator(domain, G: np.ndarray) -> np.ndarray:
+    """THEORY.md section 0: ball -> c - rho G/||G||; box -> low where G > 0, high where G < 0."""
+    d = G.size
+    if domain.name == "ball":
+        c = np.broadcast_to(np.asarray(domain.centre, dtype=float), (d,))
+        n = np.linalg.norm(G)
+        return c - domain.radius * G / n if n > 0 else c.copy()
+    lo = np.broadcast_to(np.asarray(domain.low, dtype=float), (d,))
+    hi = np.broadcast_to(np.asarray(domain.high, dtype=float), (d,))
+    return np.where(G > 0, lo, np.where(G < 0, hi, (lo + hi) / 2))
+
+
+def reference_values(learner, game, u, tau, T, info) -> dict[str, float]:
+    """Every OGD bound of THEORY.md section 3 from the reference quantities."""
+    r = reference_ogd_bounds(game, u, tau)
+    d = game["w"].shape[1]
+    out = {"eq8": r["eq8"], "eq10": r["eq10"],
+           "eq18": r["D"] ** 2 * d * r["inverse_eta"] / 2 + r["gradient_term"],
+           "eq19": r["D"] ** 2 * r["inverse_eta"] / 2 + r["gradient_term"]}
+    if learner.step in ("constant", "oracle23", "oracle25"):
+        eta = game["eta"][0]
+        out["eq20"] = r["D1"] ** 2 / (2 * eta) + eta / 2 * r["S"]
+        out["eq22"] = r["D1"] ** 2 / (2 * eta) + eta / 2 * r["L"] ** 2 * tau
+    if learner.step == "sqrt":
+        c = learner.c
+        out["eq24"] = (r["D"] ** 2 / (2 * c) + c * r["L"] ** 2) * math.sqrt(tau)
+    if learner.step == "adagrad_norm":
+        D0, S = info["D0"], r["S"] + learner.eps0
+        out["eq27"] = (r["D"] ** 2 / (2 * D0) + D0) * math.sqrt(S)
+        if r["D"] <= D0:
+            out["eq27_literal"] = 1.5 * D0 * math.sqrt(S)
+    if learner.step == "oracle23" and tau == T:
+        out["eq23"] = r["D1"] * r["L"] * math.sqrt(T)
+    if learner.step == "oracle25" and tau == T:
+        out["eq25"] = r["D1"] * math.sqrt(r["S"])
+    return out
+
+
+STEP_CASES = [
+    {"step": "constant", "eta": 0.07},
+    {"step": "sqrt", "c": 0.8},
+    {"step": "adagrad_norm"},
+    {"step": "adagrad_norm", "D0": 0.5, "eps0": 0.2},
+    {"step": "oracle23"},
+    {"step": "oracle25"},
+]
+
+
+@pytest.mark.parametrize("case", STEP_CASES, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0, "centre": 0.2},
+                                    {"kind": "box", "low": -1.0, "high": 0.5}],
+                         ids=["ball", "box"])
+@pytest.mark.parametrize("adversary", ["linear_gaussian", "linear_adaptive"])
+def test_bound_values_match_reference(case, domain, adversary) -> None:
+    if case["step"].startswith("oracle") and adversary == "linear_adaptive":
+        return  # oracles need gradients known in advance (tested in test_harness)
+    sc = make_scenario(domain=domain, adversary={"kind": adversary},
+                       learners={"x": {"kind": "ogd", **case}}, T=80, seeds=2, checkpoints=6)
+    result = occ.run(sc)
+    info = result.meta["learners"]["x"]
+    checked = 0
+    for k in range(sc.seeds):
+        learner = OGD(domain=sc.domain, **case)
+        if learner.needs_hindsight:
+            learner = dataclasses.replace(learner, eta=float(np.asarray(info["eta"])[k]))
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        for tau in result.meta["checkpoints"]:
+            u = closed_form_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
+            expected = reference_values(learner, game, u, tau, sc.T, info)
+            rows = result.bounds.query("seed == @k and t == @tau and applicable")
+            assert set(rows["bound"]) == set(expected), (tau, set(rows["bound"]), set(expected))
+            for name, value in zip(rows["bound"], rows["value"], strict=True):
+                assert value == pytest.approx(expected[name], rel=1e-9, abs=1e-12), name
+                checked += 1
+    assert checked > 0
+
+
+def test_eq8_is_an_equality_without_projection() -> None:
+    """Linear losses and no projection step: (8) holds with equality (THEORY.md section 7)."""
+    sc = make_scenario(domain={"kind": "ball", "radius": 1000.0},
+                       learners={"a": {"kind": "ogd", "eta": 0.01},
+                                 "b": {"kind": "ogd", "step": "sqrt", "c": 0.01}}, T=100)
+    result = occ.run(sc)
+    rows = result.bounds[result.bounds["bound"] == "eq8"]
+    np.testing.assert_allclose(rows["ratio"], 1.0, rtol=RELATIVE_TOLERANCE)
+
+
+def test_eq10_minus_eq8_is_the_last_distance() -> None:
+    """(10) - (8) = ||w_{T+1} - u||^2 / (2 eta_T) (the 1/2 of erratum E2)."""
+    sc = make_scenario(learners={"x": {"kind": "ogd", "step": "sqrt", "c": 0.5}}, T=50)
+    result = occ.run(sc)
+    learner = OGD(domain=sc.domain, step="sqrt", c=0.5)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        for tau in result.meta["checkpoints"]:
+            u = closed_form_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
+            rows = result.bounds.query("seed == @k and t == @tau").set_index("bound")["value"]
+            gap = np.sum((game["w"][tau] - u) ** 2) / (2 * game["eta"][tau - 1])
+            assert rows["eq10"] - rows["eq8"] == pytest.approx(gap, rel=1e-9, abs=1e-12)
+
+
+def _random_scenario(rng: np.random.Generator):
+    d = int(rng.integers(1, 8))
+    domain = [{"kind": "ball", "radius": float(rng.uniform(0.3, 3))},
+              {"kind": "box", "low": float(-rng.uniform(0.1, 2)), "high": float(rng.uniform(0, 2))},
+              {"kind": "unconstrained"}][int(rng.integers(0, 3))]
+    adversaries = [{"kind": "quadratic", "centre_norm": float(rng.uniform(0, 3)),
+                    "condition": float(rng.uniform(1, 100)), "noise": float(rng.uniform(0, 2))}]
+    if domain["kind"] != "unconstrained":
+        adversaries += [
+            {"kind": "linear_gaussian", "mean": float(rng.normal()),
+             "scale_max": float(rng.uniform(0, 3))},
+            {"kind": "linear_sparse", "exponent": float(rng.uniform(0, 2))},
+            {"kind": "linear_drift", "period": float(rng.uniform(5, 200))},
+            {"kind": "linear_adaptive", "scale_max": float(rng.uniform(0.1, 3)),
+             "scale_min": float(rng.uniform(0.01, 1))},
+        ]
+    adversary = adversaries[int(rng.integers(0, len(adversaries)))]
+    D0 = float(rng.uniform(0.1, 5))
+    learners = {
+        "constant": {"kind": "ogd", "eta": float(10 ** rng.uniform(-3, 0))},
+        "sqrt": {"kind": "ogd", "step": "sqrt", "c": float(10 ** rng.uniform(-2, 1))},
+        "adagrad_norm": {"kind": "ogd", "step": "adagrad_norm", "D0": D0,
+                         "eps0": float(rng.choice([0.0, rng.uniform(0, 1)]))},
+    }
+    if adversary["kind"].startswith("linear") and adversary["kind"] != "linear_adaptive":
+        learners["oracle23"] = {"kind": "ogd", "step": "oracle23"}
+        learners["oracle25"] = {"kind": "ogd", "step": "oracle25"}
+    return make_scenario(d=d, T=int(rng.integers(1, 300)), seeds=4, domain=domain,
+                         adversary=adversary, learners=learners, seed=int(rng.integers(0, 10**6)))
+
+
+def test_every_applicable_bound_holds_on_random_instances() -> None:
+    rng = np.random.default_rng(20261128)
+    seen: set[str] = set()
+    for _ in range(40):
+        sc = _random_scenario(rng)
+        result = occ.run(sc)
+        applicable = result.bounds[result.bounds["applicable"]]
+        bad = applicable[applicable["violated"]]
+        assert bad.empty, (sc.raw, bad.head().to_dict("records"))
+        seen |= set(applicable["bound"])
+    # the property is not vacuous: every OGD bound was applicable somewhere
+    assert seen == set(BOUNDS), set(BOUNDS) - seen
+
+
+def test_monotone_and_constant_step_diagnostics() -> None:
+    sc = make_scenario(learners={"c": {"kind": "ogd", "eta": 0.1},
+                                 "s": {"kind": "ogd", "step": "sqrt"}})
+    result = occ.run(sc)
+    b = result.bounds
+    assert b[(b.learner == "c") & (b.bound == "eq20")]["applicable"].all()
+    assert b[(b.learner == "s") & (b.bound == "eq18")]["applicable"].all()
+
+
+def test_violation_rule() -> None:
+    assert not violated(np.array([1.0]), np.array([1.0 - 1e-10]))
+    assert violated(np.array([1.0]), np.array([1.0 - 1e-8]))
+    assert violated(np.array([-1.0]), np.array([-1.1]))
+
+
+# ------------------------------------------------------------------ broken learners
+@dataclasses.dataclass(frozen=True)
+class SignFlipOGD(OGD):
+    """Steps *up* the gradient: w + eta g."""
+
+    name = "broken_sign_flip"
+
+    def update(self, state, g, xp=None):
+        w_next, new = super().update(state, -g, xp)
+        return w_next, new._replace(grad_sq_sum=new.grad_sq_sum)
+
+
+@dataclasses.dataclass(frozen=True)
+class GrowingStepOGD(OGD):
+    """Declares a constant step size but steps with eta * t (its geometry lies)."""
+
+    name = "broken_growing_step"
+
+    def update(self, state: OGDState, g, xp=None):
+        t = state.count + 1
+        y = state.w - self.eta * t * g
+        w_next = self.project(y, ScalarPrecision(np.full(g.shape[0], 1 / self.eta)), np)
+        return w_next, OGDState(w_next, t, state.grad_sq_sum, np.full(g.shape[0], 1 / self.eta))
+
+
+@dataclasses.dataclass(frozen=True)
+class HonestGrowingStepOGD(OGD):
+    """An increasing step size eta * t, reported honestly: (8) holds, (18)-(20) do not apply."""
+
+    name = "honest_growing_step"
+
+    def update(self, state: OGDState, g, xp=None):
+        t = state.count + 1
+        p = np.full(g.shape[0], 1 / (self.eta * t))
+        w_next = self.project(state.w - g / p[:, None], ScalarPrecision(p), np)
+        return w_next, OGDState(w_next, t, state.grad_sq_sum, p)
+
+
+def _check_with(monkeypatch, tmp_path, cls):
+    monkeypatch.setitem(LEARNERS, cls.name, cls)
+    path = tmp_path / "broken.toml"
+    path.write_text(f"""
+d = 3
+T = 300
+seeds = 4
+[domain]
+kind = "ball"
+radius = 1.0
+[adversary]
+kind = "linear_adaptive"
+[learners.broken]
+kind = "{cls.name}"
+eta = 0.05
+""")
+    return check_table([str(path)]).set_index("bound")
+
+
+def test_sign_flip_is_caught(monkeypatch, tmp_path) -> None:
+    table = _check_with(monkeypatch, tmp_path, SignFlipOGD)
+    assert table.loc["eq8", "verdict"] == "VIOLATED"
+    assert table.loc["eq22", "verdict"] == "VIOLATED"
+
+
+def test_lying_growing_step_is_caught(monkeypatch, tmp_path) -> None:
+    table = _check_with(monkeypatch, tmp_path, GrowingStepOGD)
+    assert (table["verdict"] == "VIOLATED").any()
+    assert table.loc["eq8", "verdict"] == "VIOLATED"
+
+
+def test_honest_growing_step_is_not_applicable(monkeypatch, tmp_path) -> None:
+    table = _check_with(monkeypatch, tmp_path, HonestGrowingStepOGD)
+    assert table.loc["eq8", "verdict"] == "ok"
+    assert table.loc["eq10", "verdict"] == "ok"
+    sc = make_scenario(adversary={"kind": "linear_adaptive"},
+                       learners={"x": {"kind": HonestGrowingStepOGD.name, "eta": 0.05}})
+    bounds = occ.run(sc).bounds
+    for name in ("eq18", "eq19", "eq20", "eq22"):
+        rows = bounds[bounds["bound"] == name]
+        # the assumption holds at t = 1 only (Gamma_1 = P_1 >= 0), and fails after
+        assert rows[rows["t"] == 1]["applicable"].all(), name
+        later = rows[rows["t"] > 1]
+        assert not later["applicable"].any(), name
+        assert later["value"].isna().all() and later["ratio"].isna().all()
+        assert later["note"].str.startswith("needs").all()

@@ -1,0 +1,168 @@
+"""Every registered learner against an independent per-step reference, closed forms,
+batched-equals-loop, and the strict array-API namespace."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import pkgutil
+
+import array_api_strict as strict
+import numpy as np
+import pytest
+from conftest import make_scenario
+from learner_cases import LEARNER_CASES
+from reference import reference_game
+
+import occ
+import occ.learners
+from occ.domains import Ball, Box, Unconstrained
+from occ.errors import ParameterError, UnknownNameError
+from occ.learners import LEARNERS, make_learner
+from occ.learners.base import LearnerConfig
+
+CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases]
+DOMAINS = {
+    "ball": {"kind": "ball", "radius": 1.0},
+    "box": {"kind": "box", "low": -0.5, "high": 0.8},
+}
+ADVERSARIES = {
+    "gauss": {"kind": "linear_gaussian", "mean": 0.4},
+    "adaptive": {"kind": "linear_adaptive"},
+    "quadratic": {"kind": "quadratic", "centre_norm": 2.0, "condition": 10.0},
+}
+
+
+def test_every_learner_module_is_registered() -> None:
+    modules = [m.name for m in pkgutil.iter_modules(occ.learners.__path__)
+               if m.name not in ("base",)]
+    registered = {cls.__module__.rsplit(".", 1)[-1] for cls in LEARNERS.values()}
+    for name in modules:
+        module = importlib.import_module(f"occ.learners.{name}")
+        learners_here = [v for v in vars(module).values() if isinstance(v, type)
+                         and issubclass(v, LearnerConfig) and v is not LearnerConfig
+                         and v.__module__ == module.__name__]
+        if learners_here:
+            assert name in registered, f"occ/learners/{name}.py defines a learner not registered"
+
+
+def test_every_registered_learner_has_cases() -> None:
+    assert set(LEARNERS) <= set(LEARNER_CASES), set(LEARNERS) - set(LEARNER_CASES)
+
+
+@pytest.mark.parametrize(("name", "case"), CASES)
+@pytest.mark.parametrize("domain", list(DOMAINS))
+@pytest.mark.parametrize("adversary", list(ADVERSARIES))
+def test_learner_matches_reference_loop(name, case, domain, adversary) -> None:
+    sc = make_scenario(domain=DOMAINS[domain], adversary=ADVERSARIES[adversary],
+                       learners={"x": {"kind": name, **case}}, T=40, seeds=3)
+    result = occ.run(sc, keep_trajectories=True)
+    trajectory = result.trajectories["x"]  # (T, R, d): w_1..w_T
+    learner = make_learner(name, domain=sc.domain, **case)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        np.testing.assert_allclose(trajectory[:, k, :], game["w"][:-1], rtol=1e-12, atol=1e-14)
+        final = result.metrics.query("learner == 'x' and seed == @k and t == @sc.T")
+        assert final["cumulative_loss"].item() == pytest.approx(game["loss"].sum(), rel=1e-12)
+
+
+def test_ogd_unconstrained_linear_closed_form() -> None:
+    """On R^d with linear losses, w_{t+1} = w_1 - sum_{s<=t} eta_s g_s."""
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(50, 4, 3))
+    for case, eta in (({"step": "constant", "eta": 0.3}, lambda t: 0.3),
+                      ({"step": "sqrt", "c": 2.0}, lambda t: 2.0 / math.sqrt(t))):
+        learner = make_learner("ogd", domain=Unconstrained(), **case)
+        w1 = rng.normal(size=(4, 3))
+        state = learner.init(w1)
+        for t in range(1, 51):
+            w, state = learner.update(state, g[t - 1])
+            expected = w1 - sum(eta(s) * g[s - 1] for s in range(1, t + 1))
+            np.testing.assert_allclose(w, expected, rtol=1e-12, atol=1e-13)
+
+
+def test_adagrad_norm_closed_form() -> None:
+    """eta_t = D0 / sqrt(sum_{s<=t} ||g_s||^2), unconstrained."""
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(30, 2, 5))
+    learner = make_learner("ogd", step="adagrad_norm", D0=3.0)
+    state = learner.init(np.zeros((2, 5)))
+    expected = np.zeros((2, 5))
+    for t in range(30):
+        w, state = learner.update(state, g[t])
+        S = np.sum(g[: t + 1] ** 2, axis=(0, 2))
+        expected = expected - (3.0 / np.sqrt(S))[:, None] * g[t]
+        np.testing.assert_allclose(w, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "case"), CASES)
+@pytest.mark.parametrize("domain", [Ball(radius=1.0), Box(low=-1.0, high=0.5), Unconstrained()])
+def test_batched_equals_loop(name, case, domain) -> None:
+    """R repetitions in one batch give exactly the numbers of R separate runs."""
+    rng = np.random.default_rng(2)
+    g = rng.normal(size=(25, 5, 4)) * 2
+    learner = make_learner(name, domain=domain, **case)
+    state = learner.init(np.zeros((5, 4)))
+    batch = []
+    for t in range(25):
+        w, state = learner.update(state, g[t])
+        batch.append(w)
+    for r in range(5):
+        single = learner.init(np.zeros((1, 4)))
+        for t in range(25):
+            w, single = learner.update(single, g[t, r:r + 1])
+            np.testing.assert_array_equal(w[0], batch[t][r])
+
+
+@pytest.mark.parametrize(("name", "case"), CASES)
+def test_strict_namespace_equals_numpy(name, case) -> None:
+    """The kernels use only the array API: array_api_strict gives the NumPy numbers."""
+    rng = np.random.default_rng(3)
+    g = rng.normal(size=(10, 3, 4))
+    learner = make_learner(name, domain=Ball(radius=1.0), **case)
+    s_np = learner.init(np.zeros((3, 4)))
+    s_st = learner.init(strict.asarray(np.zeros((3, 4))), strict)
+    for t in range(10):
+        w_np, s_np = learner.update(s_np, g[t])
+        w_st, s_st = learner.update(s_st, strict.asarray(g[t]), strict)
+        assert w_st.__array_namespace__() is strict
+        np.testing.assert_allclose(np.from_dlpack(w_st), w_np, rtol=1e-15, atol=0)
+
+
+def test_per_row_hyperparameters_equal_separate_learners() -> None:
+    rng = np.random.default_rng(4)
+    g = rng.normal(size=(15, 3, 2))
+    etas = np.array([0.01, 0.1, 1.0])
+    grid = make_learner("ogd", eta=etas, domain=Ball(radius=1.0))
+    state = grid.init(np.zeros((3, 2)))
+    singles = [make_learner("ogd", eta=float(e), domain=Ball(radius=1.0)) for e in etas]
+    states = [s.init(np.zeros((1, 2))) for s in singles]
+    for t in range(15):
+        w, state = grid.update(state, g[t])
+        for r, s in enumerate(singles):
+            wr, states[r] = s.update(states[r], g[t, r:r + 1])
+            np.testing.assert_array_equal(wr[0], w[r])
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"eta": float("nan")}, r"eta: must be a finite number > 0, got nan"),
+    ({"eta": -1.0}, r"eta: must be a finite number > 0, got -1.0"),
+    ({"step": "fast"}, r"step: must be one of 'constant', 'sqrt'"),
+    ({"projection": "l1"}, r"projection: must be one of 'bregman', 'euclidean'"),
+    ({"etaa": 1.0}, r"etaa: unknown parameter; allowed: .*eta"),
+])
+def test_invalid_hyperparameters_are_named(params, message) -> None:
+    with pytest.raises(ParameterError, match=message):
+        make_learner("ogd", **params)
+
+
+def test_unknown_learner_lists_the_registry() -> None:
+    with pytest.raises(UnknownNameError, match="unknown learner 'sgdd'; allowed: ogd"):
+        make_learner("sgdd")
+
+
+def test_oracle_needs_hindsight() -> None:
+    learner = make_learner("ogd", step="oracle23", domain=Ball(radius=1.0))
+    state = learner.init(np.zeros((1, 2)))
+    with pytest.raises(ParameterError, match="hindsight"):
+        learner.update(state, np.ones((1, 2)))
