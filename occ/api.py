@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from occ.backend import get_namespace
-from occ.bounds import evaluate
+from occ.bounds import evaluate, evaluate_facts
 from occ.harness import DEFAULT_CHUNK, expand_learner, log_checkpoints, simulate
 from occ.results import RunResult, environment, metrics_frame, new_run_id, summarize, write_run
 from occ.scenarios import Scenario, load_scenario, with_size
@@ -49,7 +49,7 @@ def run(
         adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
         seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
         chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
-        keep_trajectories=keep_trajectories,
+        keep_trajectories=keep_trajectories, bound_names=list(sc.bounds) if sc.bounds else None,
     )
     wall = time.perf_counter() - started
     metrics = pd.concat([metrics_frame(o.statistics, o.batch.row_labels, o.batch.row_seeds)
@@ -57,6 +57,8 @@ def run(
     names = list(sc.bounds) if sc.bounds is not None else None
     bounds = pd.concat([evaluate(o.statistics, o.info, o.batch.row_labels, o.batch.row_seeds,
                                  names) for o in outcomes], ignore_index=True)
+    facts = pd.concat([evaluate_facts(o.statistics, o.info, o.batch.row_labels,
+                                      o.batch.row_seeds) for o in outcomes], ignore_index=True)
     meta: dict[str, Any] = {
         "scenario": sc.resolved(),
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
@@ -71,7 +73,7 @@ def run(
         "wall_seconds": wall,
         "versions": environment(),
     }
-    result = RunResult(metrics, bounds, summarize(metrics, bounds), meta)
+    result = RunResult(metrics, bounds, summarize(metrics, bounds, facts), meta, facts=facts)
     if keep_trajectories:
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:

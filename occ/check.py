@@ -11,7 +11,7 @@ import pandas as pd
 
 from occ.api import run
 from occ.errors import OccError
-from occ.results import atomic_write
+from occ.results import RunResult, atomic_write, mean_interval
 from occ.scenarios import list_scenarios, load_scenario
 
 BASELINE_TOLERANCE = 1e-6
@@ -24,8 +24,10 @@ BASELINE_COLUMNS = ["scenario", "learner", "quantity", "value", "tolerance"]
 def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> pd.DataFrame:
     """Per scenario, learner and bound: the worst ratio regret/bound over every seed and
     checkpoint where the bound applies, the number of violations, and the verdict
-    ``ok``, ``VIOLATED`` or ``n/a`` (assumptions never held). Also a row per learner
-    with ``bound = "final_regret_mean"`` for the baseline comparison."""
+    ``ok``, ``VIOLATED`` or ``n/a`` (assumptions never held); the same for the facts
+    (Fact 2.1, Lemma C.4) and for the orderings the scenario expects (``FAILED`` when one
+    does not hold). Also a row per learner with ``bound = "final_regret_mean"`` for the
+    baseline comparison."""
     rows = []
     for name in (list(names) if names else list(list_scenarios())):
         sc = load_scenario(name)
@@ -46,12 +48,53 @@ def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> p
                 "diverged_seeds": int(group[group["note"] == "diverged"]["seed"].nunique()),
                 "verdict": "VIOLATED" if violations else ("ok" if len(applicable) else "n/a"),
             })
+        rows += expectation_rows(sc.name, sc.expect, result)
+        for (learner, fact), group in result.facts.groupby(["learner", "fact"], sort=False):
+            violations = int((~group["holds"].astype(bool)).sum())
+            ratios = group["ratio"].dropna()
+            rows.append({
+                "scenario": sc.name, "learner": learner, "bound": fact,
+                "worst_ratio": float(ratios.max()) if len(ratios) else np.nan,
+                "checked": len(group), "violations": violations, "diverged_seeds": 0,
+                "verdict": "VIOLATED" if violations else "ok",
+            })
     return pd.DataFrame(rows)
+
+
+def _final_values(result: RunResult, item: str, key: str) -> pd.Series:
+    """Per-seed final regret of a learner, or final value of ``learner:bound``."""
+    T = result.metrics["t"].max()
+    if key == "regret_order":
+        rows = result.metrics[(result.metrics["learner"] == item) & (result.metrics["t"] == T)]
+        return rows.set_index("seed")["regret"]
+    learner, bound = item.split(":")
+    b = result.bounds
+    rows = b[(b["learner"] == learner) & (b["bound"] == bound) & (b["t"] == T)]
+    return rows.set_index("seed")["value"]
+
+
+def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dict]:
+    """The orderings a scenario promises (``[expect] regret_order``, ``bound_order``): for
+    each consecutive pair a < b, the paired difference b - a over seeds must have a 95%
+    interval above 0. Verdict ``ok`` or ``FAILED``; ``worst_ratio`` is mean(a)/mean(b)."""
+    rows = []
+    for key in ("regret_order", "bound_order"):
+        items = expect.get(key, [])
+        for a, b in zip(items, items[1:], strict=False):
+            va, vb = _final_values(result, a, key), _final_values(result, b, key)
+            diff = (vb - va).dropna()
+            _, low, _ = mean_interval(diff.to_numpy())
+            rows.append({"scenario": scenario, "learner": f"{a} < {b}", "bound": key,
+                         "worst_ratio": float(va.mean() / vb.mean()), "checked": len(diff),
+                         "violations": int(not low > 0), "diverged_seeds": 0,
+                         "verdict": "ok" if low > 0 else "FAILED"})
+    return rows
 
 
 def baseline_rows(table: pd.DataFrame, tolerance: float = BASELINE_TOLERANCE) -> pd.DataFrame:
     """The quantities a baseline pins: final mean regret and worst ratio per bound."""
-    kept = table[table["worst_ratio"].notna()]
+    kept = table[table["worst_ratio"].notna() & ~table["bound"].isin(
+        ["regret_order", "bound_order"])]
     return pd.DataFrame({
         "scenario": kept["scenario"], "learner": kept["learner"],
         "quantity": np.where(kept["bound"] == "final_regret_mean", "final_regret_mean",

@@ -164,9 +164,10 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
     with pd.option_context("display.width", 200, "display.max_rows", 10000):
         click.echo(shown[["scenario", "learner", "bound", "worst_ratio", "violations",
                           "verdict"]].to_string(index=False, float_format="%.4f"))
-    failed = bool((table["verdict"] == "VIOLATED").any())
+    failed = bool(table["verdict"].isin(["VIOLATED", "FAILED"]).any())
     if failed:
-        click.echo(f"FAILED: {int(table['violations'].sum())} bound violations", err=True)
+        click.echo(f"FAILED: {int(table['violations'].sum())} bound violations or broken "
+                   "expectations", err=True)
     path = baseline or Path("results/baseline.csv")
     if update_baseline:
         write_baseline(table, path)

@@ -17,12 +17,18 @@ import numpy as np
 
 from occ.errors import ParameterError, UnknownNameError
 from occ.params import RealVector, param, validate
-from occ.regularizers import DiagonalPrecision, Precision, ScalarPrecision
+from occ.regularizers import DiagonalPrecision, FullPrecision, Precision, ScalarPrecision
 
 SECULAR_TOLERANCE = 1e-15
 """Relative residual |1/||w~|| - 1/rho| * rho at which the ball projection stops."""
 
 SECULAR_MAX_ITERATIONS = 100
+
+BOX_QP_TOLERANCE = 1e-13
+"""The full-matrix box projection stops when the projected gradient is below this,
+relative to the gradient's scale (and the step below it relative to the box's scale)."""
+
+BOX_QP_MAX_ITERATIONS = 200
 
 
 def _vector(value: Any, d: int, xp: ModuleType) -> Any:
@@ -51,8 +57,14 @@ class Unconstrained:
     def projection_is_exact(self, precision_kind: str) -> bool:
         return True
 
+    def euclidean_is_bregman(self, precision_kind: str) -> bool:
+        return True
+
     def diameter(self, d: int) -> float:
         return float("inf")
+
+    def coordinate_widths(self, d: int) -> np.ndarray:
+        return np.full(d, np.inf)
 
     def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
         raise ParameterError("domain", "linear losses need a bounded domain (ball or box)")
@@ -80,10 +92,18 @@ class Ball:
         return np.broadcast_to(np.asarray(self.centre, dtype=float), (d,)).copy()
 
     def projection_is_exact(self, precision_kind: str) -> bool:
-        return precision_kind in ("scalar", "diagonal")
+        return precision_kind in ("scalar", "diagonal", "full")
+
+    def euclidean_is_bregman(self, precision_kind: str) -> bool:
+        """The l2 projection equals the P-norm projection only for a spherical P."""
+        return precision_kind == "scalar"
 
     def diameter(self, d: int) -> float:
         return 2.0 * self.radius
+
+    def coordinate_widths(self, d: int) -> np.ndarray:
+        """Upper bounds on ``|w_i - u_i|`` over V: the diameter in every coordinate."""
+        return np.full(d, 2.0 * self.radius)
 
     def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
         c = _vector(self.centre, y.shape[-1], xp)
@@ -94,6 +114,10 @@ class Ball:
             return c + z * scale[:, None]
         if isinstance(precision, DiagonalPrecision):
             return c + weighted_ball_projection(z, precision.p, self.radius, xp)
+        if isinstance(precision, FullPrecision):  # rotate: the ball is rotation invariant
+            rotated = weighted_ball_projection(precision.rotate(z, xp), precision.lam,
+                                               self.radius, xp)
+            return c + precision.unrotate(rotated, xp)
         raise NotImplementedError(f"ball projection for {precision.kind} precision")
 
     def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
@@ -140,17 +164,25 @@ class Box:
         return (lo + hi) / 2.0
 
     def projection_is_exact(self, precision_kind: str) -> bool:
+        return precision_kind in ("scalar", "diagonal", "full")
+
+    def euclidean_is_bregman(self, precision_kind: str) -> bool:
+        """Clipping is the P-norm projection for every diagonal P (the problem separates)."""
         return precision_kind in ("scalar", "diagonal")
 
     def diameter(self, d: int) -> float:
         lo, hi = self._bounds(d)
         return float(np.linalg.norm(hi - lo))
 
+    def coordinate_widths(self, d: int) -> np.ndarray:
+        lo, hi = self._bounds(d)
+        return hi - lo
+
     def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
-        if precision is not None and precision.kind not in ("scalar", "diagonal"):
-            raise NotImplementedError(f"box projection for {precision.kind} precision")
-        lo, hi = self._bounds(y.shape[-1])
-        return xp.clip(y, xp.asarray(lo.copy()), xp.asarray(hi.copy()))
+        lo, hi = (xp.asarray(v.copy()) for v in self._bounds(y.shape[-1]))
+        if isinstance(precision, FullPrecision):
+            return box_quadratic_projection(y, precision.dense(xp), lo, hi, xp)
+        return xp.clip(y, lo, hi)
 
     def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
         """``u_i = low_i`` where ``G_i > 0``, ``high_i`` where ``G_i < 0``, the centre where 0."""
@@ -174,6 +206,7 @@ def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> A
     az = a * z
     for _ in range(SECULAR_MAX_ITERATIONS):
         denom = a + mu[:, None]
+        denom = xp.where(denom > 0, denom, 1.0)  # a_i = 0 (a free direction): w_i = 0
         w = az / denom
         wn = xp.linalg.vector_norm(w, axis=-1)
         wn = xp.where(wn > 0, wn, 1.0)
@@ -184,8 +217,54 @@ def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> A
         dphi = xp.sum(az * az / (denom * denom * denom), axis=-1) / (wn * wn * wn)
         dphi = xp.where(dphi > 0, dphi, 1.0)
         mu = xp.where(outside, xp.maximum(mu - phi / dphi, 0.0), 0.0)
-    w = az / (a + mu[:, None])
+    denom = a + mu[:, None]
+    w = az / xp.where(denom > 0, denom, 1.0)
     return xp.where(outside[:, None], w, z)
+
+
+def box_quadratic_projection(y: Any, P: Any, lo: Any, hi: Any, xp: ModuleType) -> Any:
+    """``argmin_{lo <= w <= hi} (w - y)^T P (w - y)`` for a batch of ``P > 0`` (R, d, d).
+
+    Projected Newton (Bertsekas 1982): on the coordinates not held at a bound by the
+    gradient, an exact Newton step, then an Armijo backtracking search along the
+    projected arc. Stops when the projected gradient ``w - clip(w - grad)`` is at most
+    ``BOX_QP_TOLERANCE`` relative to the gradient's scale in every row.
+    """
+    w = xp.clip(y, lo, hi)
+    eye = xp.eye(y.shape[-1], dtype=y.dtype)
+
+    def objective(v: Any) -> Any:
+        r = v - y
+        return 0.5 * xp.sum(r * xp.squeeze(P @ r[:, :, None], axis=-1), axis=-1)
+
+    for _ in range(BOX_QP_MAX_ITERATIONS):
+        grad = xp.squeeze(P @ (w - y)[:, :, None], axis=-1)
+        projected = w - xp.clip(w - grad, lo, hi)
+        scale = xp.max(xp.abs(grad), axis=-1) + xp.max(xp.abs(P), axis=(-2, -1)) * (
+            xp.max(xp.abs(hi - lo)))
+        if float(xp.max(xp.max(xp.abs(projected), axis=-1) / scale)) <= BOX_QP_TOLERANCE:
+            break
+        binding = ((w <= lo) & (grad > 0)) | ((w >= hi) & (grad < 0))
+        free = ~binding
+        pair = free[:, :, None] & free[:, None, :]
+        M = xp.where(pair, P, 0.0) + eye * xp.where(free, 0.0, 1.0)[:, :, None]
+        direction = xp.squeeze(
+            xp.linalg.solve(M, xp.where(free, -grad, 0.0)[:, :, None]), axis=-1)
+        f0 = objective(w)
+        step = xp.ones_like(f0)
+        accepted = xp.zeros(f0.shape, dtype=xp.bool)
+        new = w
+        for _ in range(60):
+            trial = xp.clip(w + step[:, None] * direction, lo, hi)
+            decrease = f0 + 1e-4 * xp.sum(grad * (trial - w), axis=-1)
+            ok = (objective(trial) <= decrease) & ~accepted
+            new = xp.where(ok[:, None], trial, new)
+            accepted = accepted | ok
+            if bool(xp.all(accepted)):
+                break
+            step = xp.where(accepted, step, step / 2)
+        w = new
+    return w
 
 
 DOMAINS: dict[str, type] = {"unconstrained": Unconstrained, "ball": Ball, "box": Box}

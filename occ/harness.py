@@ -17,6 +17,7 @@ numbers); a grid of hyperparameters tiles each repetition's data over its grid p
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from occ.backend import to_device, to_host
+from occ.bounds import needed_statistics
 from occ.errors import ParameterError
-from occ.learners import make_learner
+from occ.learners import LEARNERS, make_learner
+from occ.params import Real
 from occ.recorder import Recorder, Statistics
 
 DEFAULT_CHUNK = 1024
@@ -63,12 +66,20 @@ def repetition_generators(
 
 @dataclass
 class Hindsight:
-    """Realized statistics of the whole run, for the oracle step sizes (per row)."""
+    """Realized statistics of the whole run, for the hindsight learners (per row)."""
 
     T: int
-    D1: np.ndarray
-    L: np.ndarray
-    S: np.ndarray
+    D1: np.ndarray  # (R,) ||w_1 - u_T||
+    L: np.ndarray  # (R,) max ||g_t||
+    S: np.ndarray  # (R,) sum ||g_t||^2
+    coordinate_squares: np.ndarray  # (R, d) sum g_{t,i}^2
+    delta1: np.ndarray  # (R, d) |w_1 - u_T|
+    outer: np.ndarray | None = None  # (R, d, d) sum g g^T, where a learner needs it
+
+    def tiled(self, grid: int) -> Hindsight:
+        tile = lambda a: None if a is None else np.tile(a, (grid,) + (1,) * (a.ndim - 1))  # noqa: E731
+        return Hindsight(self.T, tile(self.D1), tile(self.L), tile(self.S),
+                         tile(self.coordinate_squares), tile(self.delta1), tile(self.outer))
 
 
 @dataclass
@@ -82,16 +93,25 @@ class LearnerBatch:
     grid: int
 
 
+def grid_parameters(kind: str, params: dict[str, Any]) -> list[str]:
+    """The hyperparameters given as a list where the learner takes one number per row:
+    those form a grid (a list for a vector-valued field such as ``c`` or ``A`` does not)."""
+    cls = LEARNERS.get(kind)
+    fields = {f.name: f.metadata.get("constraint") for f in dataclasses.fields(cls)} if cls else {}
+    return [k for k, v in params.items() if isinstance(v, list | tuple)
+            and isinstance(fields.get(k), Real) and fields[k].per_row]
+
+
 def expand_learner(
     label: str, kind: str, params: dict[str, Any], domain: Any, seeds: np.ndarray
 ) -> LearnerBatch:
     """Build a learner; list-valued numeric hyperparameters form a grid in the batch axis."""
-    grid_keys = [k for k, v in params.items() if isinstance(v, list | tuple)]
-    if grid_keys and any(not isinstance(x, int | float) or isinstance(x, bool)
-                         for k in grid_keys for x in params[k]):
-        bad = next(k for k in grid_keys
-                   if any(not isinstance(x, int | float) or isinstance(x, bool) for x in params[k]))
-        raise ParameterError(bad, f"a grid must list numbers, got {params[bad]!r}")
+    grid_keys = grid_parameters(kind, params)
+    for k in grid_keys:
+        if not params[k] or any(not isinstance(x, int | float) or isinstance(x, bool)
+                                for x in params[k]):
+            raise ParameterError(k, f"a grid must be a non-empty list of numbers, "
+                                    f"got {params[k]!r}")
     combos = list(itertools.product(*(params[k] for k in grid_keys))) or [()]
     S = len(seeds)
     fixed = {k: v for k, v in params.items() if k not in grid_keys}
@@ -115,13 +135,15 @@ class ComparatorTrack:
     """Running loss statistics and the comparator at each checkpoint (pass 1)."""
 
     def __init__(self, family: Any, domain: Any, checkpoints: np.ndarray, R: int, d: int,
-                 xp: ModuleType) -> None:
+                 xp: ModuleType, outer: bool = False) -> None:
         self.family, self.domain, self.checkpoints, self.xp = family, domain, checkpoints, xp
         self.stats = family.stats_init(R, d, xp)
         self.U: list[Any] = []
         self.values: list[np.ndarray] = []
         self.S = xp.zeros((R,), dtype=xp.float64)
         self.L = xp.zeros((R,), dtype=xp.float64)
+        self.squares = xp.zeros((R, d), dtype=xp.float64)
+        self.outer = xp.zeros((R, d, d), dtype=xp.float64) if outer else None
 
     def add(self, t: int, params: Any, g: Any) -> None:
         xp = self.xp
@@ -129,6 +151,9 @@ class ComparatorTrack:
         gg = xp.sum(g * g, axis=-1)
         self.S = self.S + gg
         self.L = xp.maximum(self.L, xp.sqrt(gg))
+        self.squares = self.squares + g * g
+        if self.outer is not None:
+            self.outer = self.outer + g[:, :, None] * g[:, None, :]
         while len(self.U) < len(self.checkpoints) and self.checkpoints[len(self.U)] == t:
             u, value = self.family.comparator(self.stats, self.domain, xp)
             self.U.append(u)
@@ -145,6 +170,7 @@ class LearnerStepper:
                  xp: ModuleType) -> None:
         self.batch, self.adversary, self.family, self.xp = batch, adversary, family, xp
         self.state = batch.learner.init(w1, xp)
+        self.constant_A = bool(batch.learner.bound_info(w1.shape[-1]).get("constant_A"))
         self.recorder: Recorder | None = None
         self.track: ComparatorTrack | None = None
 
@@ -161,7 +187,11 @@ class LearnerStepper:
                 self.track.add(t, params, g)
             if self.recorder is not None:
                 loss = family.value(params, w, xp)
-                self.recorder.observe(t, w, loss, g, w_next, learner.geometry(self.state))
+                constant = self.constant_A
+                self.recorder.observe(
+                    t, w, loss, g, w_next, learner.geometry(self.state),
+                    learner.preconditioner(self.state) if constant else None,
+                    learner.inverse_step_size(self.state) if constant else None)
 
 
 class DataTrack:
@@ -210,6 +240,7 @@ class LearnerOutcome:
 
 def simulate(
     *,
+    bound_names: list[str] | None = None,
     adversary: Any,
     domain: Any,
     learners: list[LearnerBatch],
@@ -242,7 +273,8 @@ def simulate(
 
     # Pass 1: comparators at every checkpoint.
     if adversary.oblivious:
-        track = ComparatorTrack(family, domain, checkpoints, S, d, xp)
+        outer = any(getattr(b.learner, "needs_outer_products", False) for b in needs_hindsight)
+        track = ComparatorTrack(family, domain, checkpoints, S, d, xp, outer=outer)
         drive(adversary, rngs, T, d, chunk, [DataTrack(track, xp, family.name == "linear")],
               progress)
         U_shared, values_shared = track.comparators()
@@ -252,6 +284,9 @@ def simulate(
             D1=np.linalg.norm(w1_host - U_host[:, -1, :], axis=-1),
             L=to_host(track.L),
             S=to_host(track.S),
+            coordinate_squares=to_host(track.squares),
+            delta1=np.abs(w1_host - U_host[:, -1, :]),
+            outer=to_host(track.outer) if outer else None,
         )
         comparators = {
             b.label: (to_device(_tile(U_host[None], b.grid)[0], xp),
@@ -259,9 +294,7 @@ def simulate(
             for b in learners
         }
         for b in needs_hindsight:
-            tiled = Hindsight(T, *(np.tile(getattr(hindsight, k), b.grid)
-                                   for k in ("D1", "L", "S")))
-            b.learner = b.learner.with_hindsight(tiled)
+            b.learner = b.learner.with_hindsight(hindsight.tiled(b.grid))
     else:
         steppers = [LearnerStepper(b, adversary, family, w1(b), xp) for b in learners]
         for s, b in zip(steppers, learners, strict=True):
@@ -278,7 +311,8 @@ def simulate(
         U, values = comparators[b.label]
         info = b.learner.bound_info(d)
         stepper.recorder = Recorder(checkpoints, U, values, w1(b), bool(info["mirror_descent"]),
-                                    xp, keep_trajectory=keep_trajectories)
+                                    xp, needs=needed_statistics(info, bound_names),
+                                    keep_trajectory=keep_trajectories)
         steppers.append(stepper)
     drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
           steppers, progress)

@@ -136,7 +136,29 @@ class RealVector:
         return scalar.check(value)
 
 
-Constraint = Real | Integer | Choice | Boolean | RealVector
+@dataclass(frozen=True)
+class Preconditioner:
+    """A positive diagonal (a list of numbers > 0) or a symmetric positive definite
+    matrix (a list of equal-length lists)."""
+
+    def describe(self) -> str:
+        return ("a list of numbers > 0 (diagonal A) or a symmetric positive definite "
+                "matrix given as a list of rows")
+
+    def check(self, value: Any) -> np.ndarray:
+        arr = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError
+        if arr.ndim == 1 and arr.size and np.all(arr > 0):
+            return arr
+        if (arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.size
+                and np.allclose(arr, arr.T, rtol=0, atol=1e-12 * np.abs(arr).max())
+                and np.linalg.eigvalsh((arr + arr.T) / 2).min() > 0):
+            return (arr + arr.T) / 2
+        raise ValueError
+
+
+Constraint = Real | Integer | Choice | Boolean | RealVector | Preconditioner
 
 
 def param(default: Any, constraint: Constraint | None = None, doc: str = "") -> Any:

@@ -6,14 +6,23 @@ running sum or maximum over the steps ``t <= tau_k`` for which checkpoint k is s
 ahead ("active"). Per step the cost is O(R * K_active * d), where K_active, the number of
 checkpoints at or after t, averages a few for log-spaced checkpoints.
 
-Recorded, per repetition and checkpoint (THEORY.md section 0, 7):
+Always recorded, per repetition and checkpoint (THEORY.md sections 0, 7):
+``cumulative_loss``, ``S = sum ||g_t||^2``, ``L = max ||g_t||_2``,
+``D = max_t ||w_t - u||_2``, ``D1 = ||w_1 - u||_2``, and the left side of the scalar
+Fact 2.1, ``sum_t ||g_t||^2 / sqrt(S_t)``. For learners of mirror-descent form, with
+precision ``P_t = A_t/eta_t``: the first terms of (8) and (10), the gradient term
+``1/2 sum g^T P_t^{-1} g``, ``tr(P_tau)``, and the monotonicity diagnostics
+``min_t lambda_min(Gamma_t)/||P_t||`` and ``max_{t>=2} |Gamma_t|/||P_t||``.
 
-* ``cumulative_loss``, ``S = sum ||g_t||^2``, ``L = max ||g_t||_2``;
-* ``D = max_t ||w_t - u||_2``, ``D1 = ||w_1 - u||_2``;
-* for learners of mirror-descent form, with precision ``P_t = A_t/eta_t``:
-  the first terms of (8) and (10), the gradient term ``1/2 sum g^T P_t^{-1} g``,
-  ``tr(P_tau)``, ``P_tau`` itself when spherical (``1/eta_tau``), and the monotonicity
-  diagnostics ``min_t lambda_min(Gamma_t)/||P_t||`` and ``max_{t>=2} |Gamma_t|/||P_t||``.
+Recorded where a bound asks for them (``needs``):
+
+* ``"coordinates"``: per-coordinate ``sum_t g_{t,i}^2`` (``beta_i^2``),
+  ``delta_i = max_t |w_{t,i} - u_i|`` and ``Dinf = max_i delta_i``;
+* ``"constant_A"``: for a constant preconditioner ``A`` (``P_t = A/eta_t``):
+  ``D_A^2 = max_t ||w_t - u||_A^2``, ``D_{A,1}^2`` and ``1/eta_tau``;
+* ``"outer"``: ``O_t = sum g g^T`` with ``tr(O_tau^{1/2})``, ``sum_i sqrt((O_tau)_ii)``
+  (Lemma C.4) and the left side of the matrix Fact 2.1,
+  ``sum_t g_t^T O_t^{+1/2} g_t`` (pseudo-inverse root, a batched ``eigh`` per step).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from occ.backend import to_host
+from occ.regularizers import inverse_root
 
 
 @dataclass
@@ -40,14 +50,24 @@ class Statistics:
     L: np.ndarray
     D: np.ndarray
     D1: np.ndarray
+    fact21_scalar: np.ndarray
     diverged_at: np.ndarray  # (R,) step of the first non-finite iterate, 0 if none
     eq8_first: np.ndarray | None = None
     eq10_first: np.ndarray | None = None
     gradient_term: np.ndarray | None = None
     trace_P: np.ndarray | None = None
-    scalar_P: np.ndarray | None = None
     gamma_min: np.ndarray | None = None
     gamma_change: np.ndarray | None = None
+    coordinate_squares: np.ndarray | None = None  # (R, K, d)
+    delta: np.ndarray | None = None  # (R, K, d)
+    delta1: np.ndarray | None = None  # (R, K, d) |w_1 - u|
+    Dinf: np.ndarray | None = None
+    DA2: np.ndarray | None = None
+    D1A2: np.ndarray | None = None
+    inverse_eta: np.ndarray | None = None
+    trace_root_O: np.ndarray | None = None
+    sum_root_diagonal_O: np.ndarray | None = None
+    fact21_matrix: np.ndarray | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -72,6 +92,7 @@ class Recorder:
         w1: Any,
         mirror_descent: bool,
         xp: ModuleType,
+        needs: frozenset[str] = frozenset(),
         keep_trajectory: bool = False,
     ) -> None:
         self.xp = xp
@@ -81,8 +102,9 @@ class Recorder:
         R, K, d = comparators.shape
         self.R, self.K, self.d = R, K, d
         z = lambda *shape: xp.zeros(shape, dtype=xp.float64)  # noqa: E731
-        self.cum_loss, self.S, self.L = z(R), z(R), z(R)
+        self.cum_loss, self.S, self.L, self.fact21_scalar = z(R), z(R), z(R), z(R)
         self.D2 = z(R, K)
+        self.w1 = w1
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
         self.mirror_descent = mirror_descent
         if mirror_descent:
@@ -90,13 +112,25 @@ class Recorder:
             self.gamma_min = xp.full((R,), np.inf, dtype=xp.float64)
             self.gamma_change = z(R)
             self.previous = None
+        self.needs = needs
+        if "coordinates" in needs:
+            self.coordinate_squares = z(R, d)
+            self.delta = z(R, K, d)
+        if "constant_A" in needs:
+            self.DA2 = z(R, K)
+            self.D1A2 = None
+        if "outer" in needs:
+            self.O = z(R, d, d)
+            self.fact21_matrix = z(R)
         self.diverged_at = np.zeros(R, dtype=np.int64)
         self.snapshots: dict[str, list[np.ndarray]] = {}
         self.next_checkpoint = 0
         self.trajectory: list[np.ndarray] | None = [] if keep_trajectory else None
 
-    def observe(self, t: int, w: Any, loss: Any, g: Any, w_next: Any, precision: Any) -> None:
-        """Record step t: iterate ``w_t``, loss ``l_t(w_t)``, gradient, ``w_{t+1}``, ``P_t``."""
+    def observe(self, t: int, w: Any, loss: Any, g: Any, w_next: Any, precision: Any,
+                preconditioner: Any = None, inverse_eta: Any = None) -> None:
+        """Record step t: iterate ``w_t``, loss ``l_t(w_t)``, gradient, ``w_{t+1}``, ``P_t``
+        and, for a constant-A learner, ``A`` and ``1/eta_t``."""
         xp = self.xp
         if self.trajectory is not None:
             self.trajectory.append(to_host(w).copy())
@@ -105,9 +139,25 @@ class Recorder:
         gg = xp.sum(g * g, axis=-1)
         self.S = self.S + gg
         self.L = xp.maximum(self.L, xp.sqrt(gg))
+        self.fact21_scalar = self.fact21_scalar + xp.where(
+            self.S > 0, gg / xp.sqrt(xp.where(self.S > 0, self.S, 1.0)), 0.0)
         x = w[:, None, :] - self.U[:, k0:, :]
         squared = xp.sum(x * x, axis=-1)
         self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], squared)
+        if "coordinates" in self.needs:
+            self.coordinate_squares = self.coordinate_squares + g * g
+            self.delta[:, k0:, :] = xp.maximum(self.delta[:, k0:, :], xp.abs(x))
+        if "constant_A" in self.needs:
+            if self.D1A2 is None:
+                self.D1A2 = preconditioner.quad(self.w1[:, None, :] - self.U, xp)
+            self.DA2[:, k0:] = xp.maximum(self.DA2[:, k0:], self._quad(preconditioner, x,
+                                                                       squared))
+            self.inverse_eta = inverse_eta
+        if "outer" in self.needs:
+            self.O = self.O + g[:, :, None] * g[:, None, :]
+            Q, root = inverse_root(self.O, -0.5, 0.0, xp)
+            y = xp.squeeze(g[:, None, :] @ Q, axis=1)
+            self.fact21_matrix = self.fact21_matrix + xp.sum(root * y * y, axis=-1)
         if self.mirror_descent:
             xn = w_next[:, None, :] - self.U[:, k0:, :]
             qt = self._quad(precision, x, squared)
@@ -135,14 +185,24 @@ class Recorder:
         return precision.quad(x, self.xp)
 
     def _snapshot(self, precision: Any) -> None:
-        values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L}
+        xp = self.xp
+        values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L,
+                  "fact21_scalar": self.fact21_scalar}
         if self.mirror_descent:
             values["gradient_term"] = self.grad_term
-            values["trace_P"] = precision.trace(self.d, self.xp)
+            values["trace_P"] = precision.trace(self.d, xp)
             values["gamma_min"] = self.gamma_min
             values["gamma_change"] = self.gamma_change
-            if precision.kind == "scalar":
-                values["scalar_P"] = precision.p
+        if "coordinates" in self.needs:
+            values["coordinate_squares"] = self.coordinate_squares
+        if "constant_A" in self.needs:
+            values["inverse_eta"] = self.inverse_eta
+        if "outer" in self.needs:
+            lam = xp.maximum(xp.linalg.eigvalsh(self.O), 0.0)
+            values["trace_root_O"] = xp.sum(xp.sqrt(lam), axis=-1)
+            diagonal = xp.sum(self.O * xp.eye(self.d, dtype=xp.float64), axis=-1)
+            values["sum_root_diagonal_O"] = xp.sum(xp.sqrt(diagonal), axis=-1)
+            values["fact21_matrix"] = self.fact21_matrix
         for key, value in values.items():
             self.snapshots.setdefault(key, []).append(to_host(value).copy())
 
@@ -151,22 +211,25 @@ class Recorder:
         if self.next_checkpoint != self.K:
             raise RuntimeError("the run ended before its last checkpoint")
         snap = {k: np.stack(v, axis=1) for k, v in self.snapshots.items()}
+        host = lambda name: to_host(getattr(self, name)) if hasattr(self, name) else None  # noqa: E731
+        delta = host("delta") if "coordinates" in self.needs else None
         return Statistics(
-            t=self.checkpoints,
-            T=T,
-            d=self.d,
+            t=self.checkpoints, T=T, d=self.d,
             cumulative_loss=snap["cumulative_loss"],
             comparator_loss=to_host(self.comparator_loss),
-            S=snap["S"],
-            L=snap["L"],
-            D=np.sqrt(to_host(self.D2)),
-            D1=to_host(self.D1),
-            diverged_at=self.diverged_at,
-            eq8_first=to_host(self.eq8) if self.mirror_descent else None,
-            eq10_first=to_host(self.eq10) if self.mirror_descent else None,
-            gradient_term=snap.get("gradient_term"),
-            trace_P=snap.get("trace_P"),
-            scalar_P=snap.get("scalar_P"),
-            gamma_min=snap.get("gamma_min"),
-            gamma_change=snap.get("gamma_change"),
+            S=snap["S"], L=snap["L"], D=np.sqrt(to_host(self.D2)), D1=to_host(self.D1),
+            fact21_scalar=snap["fact21_scalar"], diverged_at=self.diverged_at,
+            eq8_first=host("eq8") if self.mirror_descent else None,
+            eq10_first=host("eq10") if self.mirror_descent else None,
+            gradient_term=snap.get("gradient_term"), trace_P=snap.get("trace_P"),
+            gamma_min=snap.get("gamma_min"), gamma_change=snap.get("gamma_change"),
+            coordinate_squares=snap.get("coordinate_squares"), delta=delta,
+            Dinf=delta.max(axis=-1) if delta is not None else None,
+            delta1=np.abs(to_host(self.w1)[:, None, :] - to_host(self.U))
+            if "coordinates" in self.needs else None,
+            DA2=host("DA2") if "constant_A" in self.needs else None,
+            D1A2=host("D1A2") if "constant_A" in self.needs else None,
+            inverse_eta=snap.get("inverse_eta"), trace_root_O=snap.get("trace_root_O"),
+            sum_root_diagonal_O=snap.get("sum_root_diagonal_O"),
+            fact21_matrix=snap.get("fact21_matrix"),
         )

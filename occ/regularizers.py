@@ -95,4 +95,80 @@ class DiagonalPrecision:
         return xp.min(diff, axis=-1) / scale, xp.max(xp.abs(diff), axis=-1) / scale
 
 
-Precision = ScalarPrecision | DiagonalPrecision
+
+
+
+@dataclass(frozen=True)
+class FullPrecision:
+    """``P_t = Q diag(lam) Q^T`` from an eigendecomposition; ``Q`` (R, d, d), ``lam`` (R, d).
+
+    Zero eigenvalues act as a pseudo-inverse: ``P^{-1} g`` and ``g^T P^{-1} g`` drop the
+    null directions (full-matrix AdaGrad's gradients lie in the range of ``O_t``).
+    """
+
+    Q: Any
+    lam: Any
+    kind = "full"
+
+    def rotate(self, x: Any, xp: ModuleType) -> Any:
+        """Coordinates of x in the eigenbasis, ``Q^T x``, for x of shape (R, ..., d)."""
+        if x.ndim == 2:
+            return xp.squeeze(x[:, None, :] @ self.Q, axis=1)
+        return x @ self.Q
+
+    def unrotate(self, y: Any, xp: ModuleType) -> Any:
+        """``Q y`` for y of shape (R, d)."""
+        return xp.squeeze(y[:, None, :] @ xp.matrix_transpose(self.Q), axis=1)
+
+    def solve(self, g: Any, xp: ModuleType) -> Any:
+        y = self.rotate(g, xp)
+        safe = xp.where(self.lam > 0, self.lam, 1.0)
+        return self.unrotate(xp.where(self.lam > 0, y / safe, 0.0), xp)
+
+    def quad(self, x: Any, xp: ModuleType) -> Any:
+        y = self.rotate(x, xp)
+        lam = self.lam if x.ndim == 2 else xp.reshape(
+            self.lam, (self.lam.shape[0],) + (1,) * (x.ndim - 2) + (self.lam.shape[-1],))
+        return xp.sum(lam * y * y, axis=-1)
+
+    def dual_quad(self, g: Any, xp: ModuleType) -> Any:
+        y = self.rotate(g, xp)
+        safe = xp.where(self.lam > 0, self.lam, 1.0)
+        return xp.sum(xp.where(self.lam > 0, y * y / safe, 0.0), axis=-1)
+
+    def trace(self, d: int, xp: ModuleType) -> Any:
+        return xp.sum(self.lam, axis=-1)
+
+    def dense(self, xp: ModuleType) -> Any:
+        """``P`` as an (R, d, d) matrix."""
+        return (self.Q * self.lam[:, None, :]) @ xp.matrix_transpose(self.Q)
+
+    def gamma_extremes(self, previous: FullPrecision | None, xp: ModuleType) -> tuple[Any, Any]:
+        diff = self.dense(xp)
+        if previous is not None:
+            diff = diff - previous.dense(xp)
+        eigenvalues = xp.linalg.eigvalsh(diff)
+        scale = xp.max(xp.abs(self.lam), axis=-1)
+        scale = xp.where(scale > 0, scale, 1.0)
+        return xp.min(eigenvalues, axis=-1) / scale, xp.max(xp.abs(eigenvalues), axis=-1) / scale
+
+
+def inverse_root(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any]:
+    """Eigen-factors of ``M^power`` for a batch of symmetric PSD matrices (R, d, d).
+
+    ``M = Q diag(lam) Q^T`` by ``eigh``. With ``floor > 0`` eigenvalues are floored at it
+    (round-off can make a PSD matrix's smallest eigenvalues slightly negative). With
+    ``floor = 0`` eigenvalues at or below ``d * 2.2e-16 * lam_max`` (round-off of an exact
+    zero, as in numpy.linalg.pinv's rcond) are zero, and ``0 ** power`` is read as 0: a
+    pseudo-inverse for negative powers. Returns ``(Q, lam ** power)``.
+    """
+    lam, Q = xp.linalg.eigh(matrix)
+    if floor > 0:
+        lam = xp.maximum(lam, floor)
+    else:
+        cutoff = matrix.shape[-1] * 2.220446049250313e-16 * xp.max(xp.abs(lam), axis=-1)
+        lam = xp.where(lam > cutoff[:, None], lam, 0.0)
+    positive = lam > 0
+    safe = xp.where(positive, lam, 1.0)
+    return Q, xp.where(positive, safe**power, 0.0)
+Precision = ScalarPrecision | DiagonalPrecision | FullPrecision

@@ -6,6 +6,8 @@ A run folder holds (format documented in the README, stable):
   cumulative_loss, comparator_loss, regret, diverged``;
 * ``bounds.csv``: one row per learner x seed x checkpoint x bound: ``learner, seed, t,
   bound, value, regret, ratio, applicable, violated, note``;
+* ``facts.csv``: one row per learner x seed x checkpoint x fact (Fact 2.1, Lemma C.4):
+  ``learner, seed, t, fact, lhs, rhs, ratio, holds``;
 * ``summary.csv``: one row per learner (see :func:`summarize`);
 * ``meta.json``: the scenario as parsed, seeds, versions, git revision, wall time;
 * ``regret.png``: the figure of :mod:`occ.plots`.
@@ -47,6 +49,7 @@ class RunResult:
     meta: dict[str, Any]
     path: Path | None = None
     trajectories: dict[str, np.ndarray] = field(default_factory=dict)
+    facts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def violations(self) -> pd.DataFrame:
@@ -93,10 +96,12 @@ def regret_exponent(t: np.ndarray, mean_regret: np.ndarray) -> tuple[float, floa
     return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
-def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFrame:
+def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame,
+              facts: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per learner: final regret mean with its 95% interval over seeds, the
-    log-log exponent of regret in t with its interval, diverged seeds, and for each bound
-    the worst ratio regret/bound and the number of violations."""
+    log-log exponent of regret in t with its interval, diverged seeds, for each bound
+    the worst ratio regret/bound and the number of violations, and for each fact
+    (Fact 2.1, Lemma C.4) the worst ratio lhs/rhs."""
     rows = []
     for learner, group in metrics.groupby("learner", sort=False):
         T = group["t"].max()
@@ -116,6 +121,12 @@ def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFrame:
         for name, rows_b in mine.groupby("bound", sort=False):
             ratios = rows_b["ratio"].dropna()
             row[f"worst_ratio_{name}"] = float(ratios.max()) if len(ratios) else np.nan
+        if facts is not None and len(facts):
+            mine_facts = facts[facts["learner"] == learner]
+            row["violations"] += int((~mine_facts["holds"].astype(bool)).sum())
+            for name, rows_f in mine_facts.groupby("fact", sort=False):
+                ratios = rows_f["ratio"].dropna()
+                row[f"worst_ratio_{name}"] = float(ratios.max()) if len(ratios) else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -173,6 +184,7 @@ def _write_files(result: RunResult, folder: Path) -> None:
     atomic_write(folder / "metrics.csv", lambda p: result.metrics.to_csv(p, index=False))
     atomic_write(folder / "bounds.csv", lambda p: result.bounds.to_csv(p, index=False))
     atomic_write(folder / "summary.csv", lambda p: result.summary.to_csv(p, index=False))
+    atomic_write(folder / "facts.csv", lambda p: result.facts.to_csv(p, index=False))
     atomic_write(folder / "meta.json", lambda p: p.write_text(
         json.dumps(result.meta, indent=2, default=_json_default) + "\n"))
 
@@ -216,6 +228,9 @@ def read_run(folder: str | Path) -> RunResult:
     bounds = pd.read_csv(folder / "bounds.csv", dtype={"note": str, "learner": str})
     bounds["note"] = bounds["note"].fillna("")
     meta = json.loads((folder / "meta.json").read_text())
+    facts_path = folder / "facts.csv"
+    facts = pd.read_csv(facts_path) if facts_path.is_file() else pd.DataFrame()
     summary_path = folder / "summary.csv"
-    summary = pd.read_csv(summary_path) if summary_path.is_file() else summarize(metrics, bounds)
-    return RunResult(metrics, bounds, summary, meta, folder)
+    summary = (pd.read_csv(summary_path) if summary_path.is_file()
+               else summarize(metrics, bounds, facts))
+    return RunResult(metrics, bounds, summary, meta, folder, facts=facts)

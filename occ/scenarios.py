@@ -208,6 +208,8 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
             raise ParameterError("bounds", f"must be a list of bound names from "
                                  f"{', '.join(BOUNDS)}, got {bounds!r}")
         bounds = tuple(bounds)
+    expect = data.get("expect", {})
+    _check_expect(expect, {s.label for s in specs})
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ParameterError("description", "must be a string")
@@ -215,8 +217,25 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
         name=str(data.get("name", default_name)), description=description, path=path, d=d,
         T=T, seeds=seeds, seed=seed, checkpoints=checkpoints, chunk=chunk, check_T=check_T,
         check_seeds=check_seeds, domain=domain, adversary=adversary, learners=tuple(specs),
-        bounds=bounds, expect=dict(data.get("expect", {})), raw=data,
+        bounds=bounds, expect=dict(expect), raw=data,
     )
+
+
+def _check_expect(expect: Any, labels: set[str]) -> None:
+    """``[expect]``: ``regret_order`` lists learner labels (final regret increasing);
+    ``bound_order`` lists ``label:bound`` (final bound value increasing)."""
+    if not isinstance(expect, dict) or set(expect) - {"regret_order", "bound_order"}:
+        raise ParameterError("expect", "must be a table with regret_order and/or bound_order")
+    for key, value in expect.items():
+        if not isinstance(value, list) or len(value) < 2:
+            raise ParameterError(f"expect.{key}", "must list at least two entries")
+        for item in value:
+            label, _, bound = str(item).partition(":")
+            if label not in labels or (key == "bound_order") != bool(bound) or (
+                    bound and bound not in BOUNDS):
+                form = "LABEL:BOUND" if key == "bound_order" else "a learner label"
+                raise ParameterError(f"expect.{key}", f"entries must be {form} with labels "
+                                     f"from {', '.join(sorted(labels))}, got {item!r}")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -11,4 +11,29 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"step": "adagrad_norm", "D0": 2.0},
         {"step": "adagrad_norm", "D0": 1.5, "eps0": 0.3},
     ],
+    "adagrad_diag": [
+        {"eta": 0.5},
+        {"eta": 0.3, "eps": 1e-2, "eps0": 0.1},
+        {"scaling": "D0", "D0": 1.5},
+        {"scaling": "per_coordinate", "c": [0.5, 1.0, 1.5, 2.0]},
+        {"eta": 0.5, "projection": "euclidean"},
+    ],
+    "adagrad_full": [
+        {"eta": 1.0, "eps0": 1e-3},
+        {"eta": 0.4, "eps0": 0.5},
+        {"eta": 1.0, "eps0": 1e-3, "projection": "euclidean"},
+    ],
+    "fixed_preconditioner": [
+        {"A": [1.0, 2.0, 0.5, 4.0], "eta": 0.2},
+        {"A": [[2.0, 0.5, 0.0, 0.1], [0.5, 1.0, 0.2, 0.0], [0.0, 0.2, 3.0, 0.4],
+               [0.1, 0.0, 0.4, 0.5]], "step": "sqrt", "c": 0.3},
+    ],
+    "adagrad_oracle": [
+        {"form": "eq31"},
+        {"form": "eq35", "D0": 2.0},
+        {"form": "eq34", "D0": 2.0, "eps0": 1e-4},
+    ],
 }
+
+# hindsight learners need an oblivious linear adversary
+OBLIVIOUS_LINEAR_ONLY = {"adagrad_oracle"}

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 
 from occ.harness import repetition_generators
 
@@ -99,6 +99,49 @@ def solver_comparator(family: Any, domain: Any, params: np.ndarray) -> tuple[np.
     return u, float(fun(u))
 
 
+# ------------------------------------------------------------------ A-norm projection
+def _ball_bisection(z: np.ndarray, a: np.ndarray, radius: float) -> np.ndarray:
+    """argmin_{||w|| <= rho} sum a_i (w_i - z_i)^2 by bisection on the multiplier mu
+    (a different algorithm from occ's Newton iteration)."""
+    norm = lambda mu: math.sqrt(sum((ai * zi / (ai + mu)) ** 2 if ai + mu > 0 else 0.0  # noqa: E731
+                                    for ai, zi in zip(a, z, strict=True)))
+    if math.sqrt(sum(v * v for v in z)) <= radius:
+        return z.copy()
+    low, high = 0.0, 1.0
+    while norm(high) > radius:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        if norm(mid) > radius:
+            low = mid
+        else:
+            high = mid
+    mu = high
+    return np.array([ai * zi / (ai + mu) if ai + mu > 0 else 0.0
+                     for ai, zi in zip(a, z, strict=True)])
+
+
+def reference_projection(domain: Any, y: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``argmin_{w in V} (w - y)^T M (w - y)`` for a dense PSD ``M`` (d, d)."""
+    if domain.name == "unconstrained":
+        return y.copy()
+    diagonal = np.count_nonzero(M - np.diag(np.diag(M))) == 0
+    if domain.name == "box":
+        if diagonal or np.allclose(M, M[0, 0] * np.eye(len(y))):
+            return euclidean_projection(domain, y)
+        lo = np.broadcast_to(np.asarray(domain.low, dtype=float), y.shape)
+        hi = np.broadcast_to(np.asarray(domain.high, dtype=float), y.shape)
+        lam, Q = np.linalg.eigh(M)
+        root = Q @ np.diag(np.sqrt(np.maximum(lam, 0))) @ Q.T
+        res = optimize.lsq_linear(root, root @ y, bounds=(lo, hi), method="bvls", tol=1e-15)
+        return res.x
+    c = np.broadcast_to(np.asarray(domain.centre, dtype=float), y.shape)
+    if diagonal:
+        return c + _ball_bisection(y - c, np.diag(M).copy(), domain.radius)
+    lam, Q = np.linalg.eigh(M)
+    return c + Q @ _ball_bisection(Q.T @ (y - c), lam, domain.radius)
+
+
 # ----------------------------------------------------------------------------- learners
 def ogd_step_size(learner: Any, t: int, grad_sq_sum: float, d: int, row: int = 0) -> float:
     """eta_t of OGD from THEORY.md 2.1 (inf where AdaGrad-norm has seen only zeros)."""
@@ -111,47 +154,119 @@ def ogd_step_size(learner: Any, t: int, grad_sq_sum: float, d: int, row: int = 0
     return pick(learner.eta)
 
 
+def _pinv_solve(P: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return np.linalg.pinv(P, rcond=1e-13, hermitian=True) @ g
+
+
+class ReferenceLearner:
+    """Per-step precision ``P_t`` (dense) of each registered learner, from THEORY.md 2.x."""
+
+    def __init__(self, learner: Any, d: int, hindsight: dict[str, Any] | None = None) -> None:
+        self.learner, self.d, self.t = learner, d, 0
+        self.grad_sq_sum = float(getattr(learner, "eps0", 0.0) or 0.0)
+        self.s = np.full(d, float(getattr(learner, "eps0", 0.0) or 0.0))
+        self.O = float(getattr(learner, "eps0", 0.0) or 0.0) * np.eye(d)
+        self.hindsight = hindsight
+
+    def precision(self, g: np.ndarray) -> np.ndarray:
+        L, d = self.learner, self.d
+        self.t += 1
+        if L.name == "ogd":
+            self.grad_sq_sum += float(g @ g)
+            eta = ogd_step_size(L, self.t, self.grad_sq_sum, d)
+            return np.eye(d) / eta if math.isfinite(eta) else np.zeros((d, d))
+        if L.name == "adagrad_diag":
+            self.s = self.s + g * g
+            c = L.eta * L.scale(d)
+            return np.diag([(math.sqrt(si) + L.eps) / ci if si > 0 else 0.0
+                            for si, ci in zip(self.s, c, strict=True)])
+        if L.name == "adagrad_full":
+            self.O = self.O + np.outer(g, g)
+            root = np.real(linalg.sqrtm(self.O))
+            return (root + root.T) / 2 / L.step_size(d)
+        if L.name == "fixed_preconditioner":
+            A = np.diag(L.A) if L.A.ndim == 1 else L.A
+            eta = L.c / math.sqrt(self.t) if L.step == "sqrt" else L.eta
+            return A / eta
+        if L.name == "adagrad_oracle":
+            h = self.hindsight
+            beta = np.sqrt(h["squares"])
+            if L.form == "eq31":
+                return np.diag([b / dl if dl > 0 else 0.0
+                                for b, dl in zip(beta, h["delta1"], strict=True)])
+            D0 = L.step_size(d)
+            if L.form == "eq35":
+                return np.diag(beta) / D0
+            root = np.real(linalg.sqrtm(h["outer"] + L.eps0 * np.eye(d)))
+            return (root + root.T) / 2 / D0
+        raise NotImplementedError(L.name)
+
+
 def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, seed: int,
                    repetition: int, row: int = 0) -> dict[str, Any]:
     """Play one repetition with plain loops. Returns iterates w_1..w_{T+1}, gradients,
-    losses, loss parameters and the step sizes eta_t."""
+    losses, loss parameters, the step sizes (OGD) and the precisions P_t (dense)."""
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, np.array([repetition]), adversary.streams)
     data = adversary.draw(rngs, 1, T + 1, d)[:, 0]
-    w = np.asarray(domain.initial_point(d), dtype=float)
-    iterates, grads, losses, params_all, etas = [w.copy()], [], [], [], []
-    grad_sq_sum = float(learner.eps0) if hasattr(learner, "eps0") else 0.0
+    w1 = np.asarray(domain.initial_point(d), dtype=float)
+    hindsight = None
+    if learner.name == "adagrad_oracle":  # realized statistics of an oblivious linear game
+        G = data.sum(axis=0)
+        hindsight = {"squares": np.sum(data**2, axis=0), "outer": data.T @ data,
+                     "delta1": np.abs(w1 - reference_linear_comparator(domain, G))}
+    reference = ReferenceLearner(learner, d, hindsight)
+    w = w1
+    iterates, grads, losses, params_all, etas, precisions = [w.copy()], [], [], [], [], []
     for t in range(1, T + 1):
         params = np.asarray(adversary.respond(data[t - 1][None], w[None], t, np))[0]
         g = loss_gradient(family, params, w)
         losses.append(loss_value(family, params, w))
-        grad_sq_sum += float(sum(v * v for v in g))
-        eta = ogd_step_size(learner, t, grad_sq_sum, d, row)
-        y = w - (eta * g if math.isfinite(eta) else 0.0 * g)
-        w = euclidean_projection(domain, y)
+        P = reference.precision(g)
+        y = w - _pinv_solve(P, g)
+        w = reference_projection(domain, y, P if learner.projection == "bregman"
+                                 else np.eye(d))
         iterates.append(w.copy())
         grads.append(g)
         params_all.append(params)
-        etas.append(eta)
+        precisions.append(P)
+        etas.append(1.0 / P[0, 0] if learner.name == "ogd" and P[0, 0] > 0 else math.inf)
     return {"w": np.array(iterates), "g": np.array(grads), "loss": np.array(losses),
-            "params": np.array(params_all), "eta": np.array(etas), "family": family}
+            "params": np.array(params_all), "eta": np.array(etas), "family": family,
+            "P": np.array(precisions)}
+
+
+def reference_linear_comparator(domain: Any, G: np.ndarray) -> np.ndarray:
+    """THEORY.md section 0: ball -> c - rho G/||G||; box -> low where G > 0, high where G < 0."""
+    d = G.size
+    if domain.name == "ball":
+        c = np.broadcast_to(np.asarray(domain.centre, dtype=float), (d,))
+        n = np.linalg.norm(G)
+        return c - domain.radius * G / n if n > 0 else c.copy()
+    lo = np.broadcast_to(np.asarray(domain.low, dtype=float), (d,))
+    hi = np.broadcast_to(np.asarray(domain.high, dtype=float), (d,))
+    return np.where(G > 0, lo, np.where(G < 0, hi, (lo + hi) / 2))
+
+
+def reference_mirror_bounds(game: dict[str, Any], u: np.ndarray, tau: int) -> dict[str, float]:
+    """(8), (10), (18) and their ingredients by direct sums with the dense P_t."""
+    w, g, P = game["w"], game["g"], game["P"]
+    first8 = first10 = grad = 0.0
+    previous = np.zeros_like(P[0])
+    for t in range(tau):
+        a, b = w[t] - u, w[t + 1] - u
+        first8 += 0.5 * (a @ P[t] @ a - b @ P[t] @ b)
+        first10 += 0.5 * (a @ (P[t] - previous) @ a)
+        grad += 0.5 * g[t] @ _pinv_solve(P[t], g[t])
+        previous = P[t]
+    D = max(np.linalg.norm(w[t] - u) for t in range(tau))
+    return {"eq8": first8 + grad, "eq10": first10 + grad,
+            "eq18": D**2 * np.trace(P[tau - 1]) / 2 + grad, "gradient_term": grad, "D": D,
+            "delta": np.max(np.abs(w[:tau] - u), axis=0), "D1": float(np.linalg.norm(w[0] - u)),
+            "L": max(np.linalg.norm(g[t]) for t in range(tau)),
+            "S": float(np.sum(g[:tau] ** 2)), "squares": np.sum(g[:tau] ** 2, axis=0),
+            "inverse_eta": float(P[tau - 1][0, 0]) if np.any(P[tau - 1]) else 0.0}
 
 
 def reference_ogd_bounds(game: dict[str, Any], u: np.ndarray, tau: int) -> dict[str, float]:
-    """(8), (10), the gradient term, D, D1 and L at checkpoint tau, by direct sums over
-    the iterates for the spherical geometry ``A_t = I``."""
-    w, g, eta = game["w"], game["g"], game["eta"]
-    first8 = first10 = grad = 0.0
-    previous_inverse = 0.0
-    for t in range(tau):
-        inv = 0.0 if not math.isfinite(eta[t]) else 1.0 / eta[t]
-        a, b = np.sum((u - w[t]) ** 2), np.sum((u - w[t + 1]) ** 2)
-        first8 += 0.5 * inv * (a - b)
-        first10 += 0.5 * (inv - previous_inverse) * a
-        grad += 0.5 * (eta[t] * np.sum(g[t] ** 2) if math.isfinite(eta[t]) else 0.0)
-        previous_inverse = inv
-    D = max(np.linalg.norm(w[t] - u) for t in range(tau))
-    return {"eq8": first8 + grad, "eq10": first10 + grad, "gradient_term": grad, "D": D,
-            "D1": float(np.linalg.norm(w[0] - u)),
-            "L": max(np.linalg.norm(g[t]) for t in range(tau)),
-            "S": float(np.sum(g[:tau] ** 2)), "inverse_eta": previous_inverse}
+    return reference_mirror_bounds(game, u, tau)

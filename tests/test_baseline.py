@@ -37,5 +37,6 @@ def test_a_looser_bound_or_worse_learner_is_caught() -> None:
     worse.loc[row, "value"] *= 1 + 10 * worse.loc[row, "tolerance"]
     moved = compare_baseline(table, worse)
     assert list(moved["quantity"]) == ["worst_ratio:eq18"] and len(moved) == 1
-    missing = pd.concat([baseline, baseline.iloc[[0]].assign(learner="gone")])
+    default_row = baseline[baseline.scenario == "default"].iloc[[0]]
+    missing = pd.concat([baseline, default_row.assign(learner="gone")])
     assert "missing now" in set(compare_baseline(table, missing)["problem"])

@@ -95,3 +95,42 @@ def test_domain_validation_messages() -> None:
         Ball(radius=-1.0)
     with pytest.raises(ParameterError, match="high"):
         Box(low=1.0, high=-1.0)
+
+
+def _spd(rng: np.random.Generator, d: int) -> np.ndarray:
+    B = rng.normal(size=(d, d)) * np.exp(rng.normal(size=d))
+    return B @ B.T + 1e-3 * np.eye(d)
+
+
+def test_full_precision_projections_match_solver() -> None:
+    """The A-norm projection for a full A on a ball (rotation + secular equation) and on a
+    box (projected Newton) against scipy on random (A, point, set) triples."""
+    from occ.regularizers import FullPrecision
+
+    rng = np.random.default_rng(5)
+    for _ in range(25):
+        d = int(rng.integers(2, 7))
+        A = _spd(rng, d)
+        lam, Q = np.linalg.eigh(A)
+        y = rng.normal(size=d) * rng.uniform(0.5, 4)
+        precision = FullPrecision(Q[None], lam[None])
+        ball = Ball(radius=float(rng.uniform(0.3, 2)), centre=0.0)
+        box = Box(low=float(-rng.uniform(0.2, 1.5)), high=float(rng.uniform(0.2, 1.5)))
+        for domain in (ball, box):
+            ours = domain.project(y[None], np, precision)[0]
+            cost = lambda w, y=y, A=A: (w - y) @ A @ (w - y)  # noqa: E731
+            if domain is ball:
+                cons = [{"type": "ineq", "fun": lambda w, r=ball.radius: r**2 - w @ w}]
+                res = optimize.minimize(cost, np.zeros(d), method="SLSQP", constraints=cons,
+                                        options={"ftol": 1e-15, "maxiter": 2000})
+                ref = euclidean_projection(ball, res.x)
+                assert np.linalg.norm(ours) <= ball.radius * (1 + 1e-12)
+            else:
+                res = optimize.minimize(cost, np.zeros(d), jac=lambda w, y=y, A=A: 2 * A @ (w - y),
+                                        method="L-BFGS-B", bounds=[(box.low, box.high)] * d,
+                                        options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 10000})
+                ref = res.x
+                assert np.all(ours >= box.low - 1e-15) and np.all(ours <= box.high + 1e-15)
+            # never worse than the solver, and the same point
+            assert cost(ours) <= cost(ref) + 1e-9 * max(1.0, cost(ref))
+            np.testing.assert_allclose(ours, ref, atol=1e-5)

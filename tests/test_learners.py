@@ -11,13 +11,14 @@ import array_api_strict as strict
 import numpy as np
 import pytest
 from conftest import make_scenario
-from learner_cases import LEARNER_CASES
+from learner_cases import LEARNER_CASES, OBLIVIOUS_LINEAR_ONLY
 from reference import reference_game
 
 import occ
 import occ.learners
 from occ.domains import Ball, Box, Unconstrained
 from occ.errors import ParameterError, UnknownNameError
+from occ.harness import Hindsight
 from occ.learners import LEARNERS, make_learner
 from occ.learners.base import LearnerConfig
 
@@ -50,20 +51,42 @@ def test_every_registered_learner_has_cases() -> None:
     assert set(LEARNERS) <= set(LEARNER_CASES), set(LEARNERS) - set(LEARNER_CASES)
 
 
+def ready(learner, g: np.ndarray, w1: np.ndarray):
+    """A hindsight learner resolved from the gradient sequence g (T, R, d); others as is."""
+    if not learner.needs_hindsight:
+        return learner
+    u = np.where(g.sum(axis=0) > 0, -1.0, 1.0)
+    return learner.with_hindsight(Hindsight(
+        T=g.shape[0], D1=np.linalg.norm(w1 - u, axis=-1),
+        L=np.linalg.norm(g, axis=-1).max(axis=0), S=np.sum(g**2, axis=(0, 2)),
+        coordinate_squares=np.sum(g**2, axis=0), delta1=np.abs(w1 - u),
+        outer=np.einsum("tri,trj->rij", g, g)))
+
+
+# full-matrix references use scipy.linalg.sqrtm, occ uses eigh: agreement to 1e-9
+TOLERANCE = {"adagrad_full": 1e-9, "adagrad_oracle": 1e-9}
+
+
 @pytest.mark.parametrize(("name", "case"), CASES)
 @pytest.mark.parametrize("domain", list(DOMAINS))
 @pytest.mark.parametrize("adversary", list(ADVERSARIES))
 def test_learner_matches_reference_loop(name, case, domain, adversary) -> None:
     sc = make_scenario(domain=DOMAINS[domain], adversary=ADVERSARIES[adversary],
                        learners={"x": {"kind": name, **case}}, T=40, seeds=3)
+    if name in OBLIVIOUS_LINEAR_ONLY and adversary != "gauss":
+        with pytest.raises(ParameterError, match="oblivious linear"):
+            occ.run(sc)
+        return
     result = occ.run(sc, keep_trajectories=True)
     trajectory = result.trajectories["x"]  # (T, R, d): w_1..w_T
     learner = make_learner(name, domain=sc.domain, **case)
+    rtol = TOLERANCE.get(name, 1e-12)
     for k in range(sc.seeds):
         game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
-        np.testing.assert_allclose(trajectory[:, k, :], game["w"][:-1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(trajectory[:, k, :], game["w"][:-1], rtol=rtol,
+                                   atol=rtol * 1e-2)
         final = result.metrics.query("learner == 'x' and seed == @k and t == @sc.T")
-        assert final["cumulative_loss"].item() == pytest.approx(game["loss"].sum(), rel=1e-12)
+        assert final["cumulative_loss"].item() == pytest.approx(game["loss"].sum(), rel=rtol)
 
 
 def test_ogd_unconstrained_linear_closed_form() -> None:
@@ -102,16 +125,23 @@ def test_batched_equals_loop(name, case, domain) -> None:
     rng = np.random.default_rng(2)
     g = rng.normal(size=(25, 5, 4)) * 2
     learner = make_learner(name, domain=domain, **case)
+    if name == "adagrad_full" and not domain.bounded:
+        learner = learner.replace(eta=1.0)
+    learner = ready(learner, g, np.zeros((5, 4)))
     state = learner.init(np.zeros((5, 4)))
     batch = []
     for t in range(25):
         w, state = learner.update(state, g[t])
         batch.append(w)
     for r in range(5):
-        single = learner.init(np.zeros((1, 4)))
+        alone = learner
+        if name in OBLIVIOUS_LINEAR_ONLY:
+            alone = ready(make_learner(name, domain=domain, **case), g[:, r:r + 1],
+                          np.zeros((1, 4)))
+        single = alone.init(np.zeros((1, 4)))
         for t in range(25):
-            w, single = learner.update(single, g[t, r:r + 1])
-            np.testing.assert_array_equal(w[0], batch[t][r])
+            w, single = alone.update(single, g[t, r:r + 1])
+            np.testing.assert_allclose(w[0], batch[t][r], rtol=1e-15, atol=1e-15)
 
 
 @pytest.mark.parametrize(("name", "case"), CASES)
@@ -119,14 +149,14 @@ def test_strict_namespace_equals_numpy(name, case) -> None:
     """The kernels use only the array API: array_api_strict gives the NumPy numbers."""
     rng = np.random.default_rng(3)
     g = rng.normal(size=(10, 3, 4))
-    learner = make_learner(name, domain=Ball(radius=1.0), **case)
+    learner = ready(make_learner(name, domain=Ball(radius=1.0), **case), g, np.zeros((3, 4)))
     s_np = learner.init(np.zeros((3, 4)))
     s_st = learner.init(strict.asarray(np.zeros((3, 4))), strict)
     for t in range(10):
         w_np, s_np = learner.update(s_np, g[t])
         w_st, s_st = learner.update(s_st, strict.asarray(g[t]), strict)
         assert w_st.__array_namespace__() is strict
-        np.testing.assert_allclose(np.from_dlpack(w_st), w_np, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(np.from_dlpack(w_st), w_np, rtol=1e-13, atol=1e-15)
 
 
 def test_per_row_hyperparameters_equal_separate_learners() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from occ.adversaries.base import LinearLoss, log_spaced, stack_streams
-from occ.params import Real, param, validate
+from occ.params import Integer, Real, param, validate
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,17 @@ class LinearGaussian:
 class LinearSparse:
     """Oblivious sparse gradients: coordinate i (1-based) is active with probability
     ``i^-exponent`` (heavy-tailed frequencies); an active coordinate is ``+magnitude`` with
-    probability ``(1 + bias)/2``, else ``-magnitude``. Diagonal AdaGrad's home ground."""
+    probability ``(1 + bias)/2``, else ``-magnitude``. Diagonal AdaGrad's home ground.
+
+    With ``rotation_seed`` every gradient is multiplied by one fixed random rotation ``Q``
+    (Haar-distributed, drawn from that seed, the same for every repetition): the
+    coordinates become correlated, which full-matrix AdaGrad undoes and diagonal AdaGrad
+    cannot (``O_T`` is no longer diagonal)."""
 
     exponent: float = param(1.5, Real(0, per_row=False), "activity probability i^-exponent")
     bias: float = param(0.2, Real(-1, 1, per_row=False), "sign bias in [-1, 1]")
     magnitude: float = param(1.0, Real(0, low_open=True, per_row=False), "entry size")
+    rotation_seed: Any = param(None, Integer(low=0), "seed of a fixed random rotation")
     name = "linear_sparse"
     oblivious = True
     streams = ("active", "sign")
@@ -65,7 +71,14 @@ class LinearSparse:
         prob = np.arange(1, d + 1, dtype=float) ** -self.exponent
         active = stack_streams(rngs, "active", "random", n, d) < prob
         positive = stack_streams(rngs, "sign", "random", n, d) < (1 + self.bias) / 2
-        return self.magnitude * active * np.where(positive, 1.0, -1.0)
+        g = self.magnitude * active * np.where(positive, 1.0, -1.0)
+        return g if self.rotation_seed is None else g @ self.rotation(d).T
+
+    def rotation(self, d: int) -> np.ndarray:
+        """The fixed rotation ``Q`` (d, d): QR of a Gaussian matrix with signs fixed."""
+        Z = np.random.default_rng(self.rotation_seed).standard_normal((d, d))
+        Q, R = np.linalg.qr(Z)
+        return Q * np.sign(np.diag(R))
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
         return data

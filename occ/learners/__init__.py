@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from occ.errors import UnknownNameError
+from occ.learners.adagrad import AdagradDiagonal, AdagradFull
+from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ogd import OGD
 from occ.params import build
 
-LEARNERS: dict[str, type] = {cls.name: cls for cls in (OGD,)}
+LEARNERS: dict[str, type] = {
+    cls.name: cls
+    for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle)
+}
 
 
 def make_learner(name: str, **hyperparameters: Any) -> Any:
@@ -23,4 +28,4 @@ def make_learner(name: str, **hyperparameters: Any) -> Any:
     return build(LEARNERS[name], hyperparameters, passed=("domain",))
 
 
-__all__ = ["LEARNERS", "OGD", "make_learner"]
+__all__ = ["LEARNERS", "make_learner"]

@@ -75,8 +75,8 @@ class LearnerConfig:
 
     def projection_exact(self, precision_kind: str) -> bool:
         """Whether ``w_{t+1}`` is the exact ``A_t``-norm projection (what (8) needs)."""
-        if isinstance(self.domain, Unconstrained) or precision_kind == "scalar":
-            return True
-        return self.projection == "bregman" and self.domain.projection_is_exact(precision_kind)
+        if self.projection == "euclidean":
+            return self.domain.euclidean_is_bregman(precision_kind)
+        return self.domain.projection_is_exact(precision_kind)
 
     needs_hindsight = False

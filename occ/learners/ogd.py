@@ -98,6 +98,13 @@ class OGD(LearnerConfig):
     def geometry(self, state: OGDState) -> ScalarPrecision:
         return ScalarPrecision(state.p)
 
+    def preconditioner(self, state: OGDState) -> ScalarPrecision:
+        """The constant ``A = I`` (``P_t = I / eta_t``)."""
+        return ScalarPrecision(state.p * 0.0 + 1.0)
+
+    def inverse_step_size(self, state: OGDState) -> Any:
+        return state.p
+
     def bound_info(self, d: int) -> dict[str, Any]:
         return {
             "family": "ogd",

@@ -1,0 +1,172 @@
+"""AdaGrad: diagonal (Sections 3.1, 3.1.1, 3.3) and full-matrix (Section 3.2) preconditioners.
+
+Both are mirror descent with a monotone preconditioner and project in their own
+``A_t``-norm (THEORY.md sections 2.2-2.3):
+
+* ``adagrad_diag``: ``s_t = eps0 + sum_{l<=t} g_l^2`` and
+  ``w_{t+1} = Proj^{A_t}_V(w_t - eta c g_t / (sqrt(s_t) + eps))`` (elementwise), i.e.
+  ``A_t = diag(sqrt(s_t) + eps) / c`` with the per-coordinate scaling ``c``:
+  ``scaling = "none"``: ``c = 1`` (eq. (37), the form every library uses);
+  ``"D0"``: ``c = D0`` with ``eta = 1`` (Section 3.1.1, the 3 D/2 bound);
+  ``"per_coordinate"``: ``c_i`` a bound on ``delta_i = max_t |w_{t,i} - u_i|`` (eq. (32)).
+  ``eps`` is added *outside* the square root (PyTorch's ``Adagrad``; optax's
+  ``scale_by_rss`` puts its epsilon inside); ``eps0`` is the initial accumulator (PyTorch's
+  ``initial_accumulator_value``, optax's ``initial_accumulator_value``, default 0.1 there,
+  0 here as in the notes). A coordinate whose gradients have all been 0 has ``A_ii = 0``
+  and does not move.
+* ``adagrad_full``: ``O_t = eps0 I + sum g g^T``, ``A_t = O_t^{1/2}``, constant
+  ``eta = D0`` (eq. (36)). ``O_t^{1/2}`` comes from a batched ``eigh`` with eigenvalues
+  floored at ``eps0`` (round-off only: ``O_t >= eps0 I`` exactly); with ``eps0 = 0`` zero
+  eigenvalues stay zero and the step uses the pseudo-inverse (``g_t`` lies in the range
+  of ``O_t``). The ``A_t``-norm projection needs ``A_t > 0``, so ``eps0 > 0`` is required
+  on a bounded domain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from occ.backend import to_device
+from occ.errors import ParameterError
+from occ.learners.base import LearnerConfig, as_batch, per_row
+from occ.params import Choice, Real, RealVector, param, validate
+from occ.regularizers import DiagonalPrecision, FullPrecision, inverse_root
+
+SCALINGS = ("none", "D0", "per_coordinate")
+
+
+class DiagonalState(NamedTuple):
+    w: Any  # (R, d) iterate to play next
+    count: int
+    s: Any  # (R, d) eps0 + sum g^2
+    p: Any  # (R, d) precision of the last step, (sqrt(s) + eps) / (eta c)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdagradDiagonal(LearnerConfig):
+    """Diagonal AdaGrad (37), with the per-coordinate scalings of 3.1.1 and (32)."""
+
+    eta: Any = param(1.0, Real(0, low_open=True), "global step size")
+    eps: Any = param(0.0, Real(0), "added outside the square root")
+    eps0: Any = param(0.0, Real(0), "initial accumulator s_0")
+    scaling: str = param("none", Choice(SCALINGS), "per-coordinate scale c of A_t = "
+                         "diag(sqrt(s_t)+eps)/c: none (c = 1), D0, per_coordinate")
+    D0: Any = param(None, Real(0, low_open=True),
+                    "c = D0 for scaling D0 (default: the domain's diameter)")
+    c: Any = param(None, RealVector(low=0, low_open=True),
+                   "c_i for scaling per_coordinate (default: the domain's width in i)")
+    name = "adagrad_diag"
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.scaling == "D0" and self.D0 is None and not self.domain.bounded:
+            raise ParameterError("D0", "scaling 'D0' on an unbounded domain needs D0 > 0")
+        if self.scaling == "per_coordinate" and self.c is None and not self.domain.bounded:
+            raise ParameterError("c", "scaling 'per_coordinate' on an unbounded domain needs c")
+
+    def scale(self, d: int) -> np.ndarray:
+        """The per-coordinate ``c`` (d,)."""
+        if self.scaling == "D0":
+            return np.full(d, self.D0 if self.D0 is not None else self.domain.diameter(d))
+        if self.scaling == "per_coordinate":
+            if self.c is None:
+                return self.domain.coordinate_widths(d)
+            c = np.broadcast_to(np.asarray(self.c, dtype=float), (d,))
+            if isinstance(self.c, tuple) and len(self.c) != d:
+                raise ParameterError("c", f"must have d = {d} entries, got {len(self.c)}")
+            return c.copy()
+        return np.ones(d)
+
+    def init(self, w1: Any, xp: ModuleType | None = None) -> DiagonalState:
+        xp = self._xp(xp, w1)
+        w = as_batch(w1, xp)
+        R, d = w.shape
+        s = xp.zeros((R, d), dtype=xp.float64) + per_row(self.eps0, R, xp)[:, None]
+        return DiagonalState(w, 0, s, xp.zeros((R, d), dtype=xp.float64))
+
+    def update(self, state: DiagonalState, g: Any,
+               xp: ModuleType | None = None) -> tuple[Any, DiagonalState]:
+        xp = self._xp(xp, g)
+        R, d = g.shape
+        s = state.s + g * g
+        root = xp.sqrt(s)
+        scale = per_row(self.eta, R, xp)[:, None] * to_device(self.scale(d), xp)
+        p = xp.where(root > 0, (root + per_row(self.eps, R, xp)[:, None]) / scale, 0.0)
+        precision = DiagonalPrecision(p)
+        w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
+        return w_next, DiagonalState(w_next, state.count + 1, s, p)
+
+    def geometry(self, state: DiagonalState) -> DiagonalPrecision:
+        return DiagonalPrecision(state.p)
+
+    def bound_info(self, d: int) -> dict[str, Any]:
+        eta = np.asarray(self.eta, dtype=float).reshape(-1, 1)
+        return {
+            "family": "adagrad_diag", "scaling": self.scaling, "mirror_descent": True,
+            "constant_A": False, "projection_exact": self.projection_exact("diagonal"),
+            "c_effective": eta * self.scale(d)[None, :], "eps": self.eps, "eps0": self.eps0,
+            "D0": self.scale(d)[0] if self.scaling == "D0" else None, "eta": self.eta,
+        }
+
+
+class FullState(NamedTuple):
+    w: Any  # (R, d)
+    count: int
+    O: Any  # (R, d, d) eps0 I + sum g g^T
+    Q: Any  # (R, d, d) eigenvectors of the last A_t
+    lam: Any  # (R, d) eigenvalues of the last precision A_t / eta
+
+
+@dataclasses.dataclass(frozen=True)
+class AdagradFull(LearnerConfig):
+    """Full-matrix AdaGrad (36): ``A_t = (eps0 I + sum g g^T)^{1/2}``, constant eta = D0."""
+
+    eta: Any = param(None, Real(0, low_open=True),
+                     "constant step size D0 (default: the domain's diameter)")
+    eps0: Any = param(1e-8, Real(0, per_row=False), "initial accumulator O_0 = eps0 I")
+    name = "adagrad_full"
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.eta is None and not self.domain.bounded:
+            raise ParameterError("eta", "on an unbounded domain give eta (the D0 of (36))")
+        if self.domain.bounded and self.eps0 <= 0:
+            raise ParameterError("eps0", "must be > 0 on a bounded domain: the A_t-norm "
+                                 "projection needs A_t > 0")
+
+    def step_size(self, d: int) -> Any:
+        return self.eta if self.eta is not None else self.domain.diameter(d)
+
+    def init(self, w1: Any, xp: ModuleType | None = None) -> FullState:
+        xp = self._xp(xp, w1)
+        w = as_batch(w1, xp)
+        R, d = w.shape
+        eye = xp.eye(d, dtype=xp.float64)
+        O = xp.zeros((R, d, d), dtype=xp.float64) + self.eps0 * eye
+        return FullState(w, 0, O, xp.zeros((R, d, d), dtype=xp.float64) + eye,
+                         xp.zeros((R, d), dtype=xp.float64))
+
+    def update(self, state: FullState, g: Any,
+               xp: ModuleType | None = None) -> tuple[Any, FullState]:
+        xp = self._xp(xp, g)
+        R, d = g.shape
+        O = state.O + g[:, :, None] * g[:, None, :]
+        Q, root = inverse_root(O, 0.5, self.eps0, xp)
+        lam = root / per_row(self.step_size(d), R, xp)[:, None]
+        precision = FullPrecision(Q, lam)
+        w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
+        return w_next, FullState(w_next, state.count + 1, O, Q, lam)
+
+    def geometry(self, state: FullState) -> FullPrecision:
+        return FullPrecision(state.Q, state.lam)
+
+    def bound_info(self, d: int) -> dict[str, Any]:
+        return {
+            "family": "adagrad_full", "mirror_descent": True, "constant_A": False,
+            "projection_exact": self.projection_exact("full"), "eta": self.step_size(d),
+            "eps0": self.eps0, "outer_products": True,
+        }
