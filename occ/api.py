@@ -70,6 +70,10 @@ def run(
                              strict=True) if a > 0 and lab == label}
             for o in outcomes for label in dict.fromkeys(o.batch.row_labels)
         },
+        "grids": {o.batch.label: {"keys": list(o.batch.grid_keys),
+                                  "labels": list(dict.fromkeys(o.batch.row_labels)),
+                                  "values": [list(v) for v in o.batch.grid_values]}
+                  for o in outcomes if o.batch.grid_keys},
         "wall_seconds": wall,
         "versions": environment(),
     }
@@ -77,8 +81,7 @@ def run(
     if keep_trajectories:
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:
-        from occ.plots import plot_run
+        from occ.plots import plot_all
 
-        write_run(result, Path(out), sc.name, new_run_id(sc.seed),
-                  plot=lambda r, p: plot_run(r, p, title=f"{sc.name}: regret"))
+        write_run(result, Path(out), sc.name, new_run_id(sc.seed), plot=plot_all)
     return result

@@ -60,21 +60,26 @@ def _all(stats: Statistics) -> np.ndarray:
 
 
 def _exact_projection(stats: Statistics, info: Info) -> list[Mask]:
+    if not info.get("mirror_descent"):
+        return [(_all(stats) & False,
+                 info.get("not_mirror_descent") or "not of mirror-descent form")]
     ok = bool(info.get("projection_exact"))
     return [(_all(stats) & ok, "needs the A_t-norm projection (projection = 'bregman')")]
 
 
 def _monotone(stats: Statistics, info: Info) -> list[Mask]:
-    return _exact_projection(stats, info) + [
-        (stats.gamma_min >= -MONOTONE_TOLERANCE,
-         "needs Gamma_t = A_t/eta_t - A_{t-1}/eta_{t-1} >= 0")
-    ]
+    masks = _exact_projection(stats, info)
+    if stats.gamma_min is None:
+        return masks
+    return masks + [(stats.gamma_min >= -MONOTONE_TOLERANCE,
+                     "needs Gamma_t = A_t/eta_t - A_{t-1}/eta_{t-1} >= 0")]
 
 
 def _constant_precision(stats: Statistics, info: Info) -> list[Mask]:
-    return _exact_projection(stats, info) + [
-        (stats.gamma_change <= MONOTONE_TOLERANCE, "needs constant A and eta")
-    ]
+    masks = _exact_projection(stats, info)
+    if stats.gamma_change is None:
+        return masks
+    return masks + [(stats.gamma_change <= MONOTONE_TOLERANCE, "needs constant A and eta")]
 
 
 def _at_horizon(stats: Statistics, info: Info) -> list[Mask]:
@@ -174,14 +179,14 @@ def _constant_preconditioner(info: Info) -> bool:
 _register(
     Bound("eq8", "sum_t (||u-w_t||^2_{A_t} - ||u-w_{t+1}||^2_{A_t})/(2 eta_t) "
           "+ 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: bool(info.get("mirror_descent")), _exact_projection,
+          lambda info: True, _exact_projection,
           lambda s, i: s.eq8_first + s.gradient_term),
     Bound("eq10", "1/2 sum_t (w_t-u)^T (A_t/eta_t - A_{t-1}/eta_{t-1}) (w_t-u) "
           "+ 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: bool(info.get("mirror_descent")), _exact_projection,
+          lambda info: True, _exact_projection,
           lambda s, i: s.eq10_first + s.gradient_term),
     Bound("eq18", "D^2 tr(A_T)/(2 eta_T) + 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: bool(info.get("mirror_descent")), _monotone,
+          lambda info: True, _monotone,
           lambda s, i: s.D**2 * s.trace_P / 2 + s.gradient_term),
     Bound("eq19", "D_A^2/(2 eta_T) + 1/2 sum_t eta_t ||g_t||^2_{A^-1}  (constant A)",
           _constant_preconditioner, _monotone,
@@ -329,17 +334,23 @@ def evaluate(
         bound = get_bound(name)
         if not bound.relevant(info):
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.broadcast_to(bound.value(stats, info), regret.shape).astype(float)
         ok = np.ones_like(regret, dtype=bool)
         note = np.full(regret.shape, "", dtype=object)
         for mask, reason in bound.assumptions(stats, info):
             mask = np.broadcast_to(mask, regret.shape)
             note[ok & ~mask] = reason
             ok &= mask
+        if ok.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.broadcast_to(bound.value(stats, info), regret.shape).astype(float)
+        else:
+            value = np.full(regret.shape, np.nan)
         diverged = stats.diverged
         note[ok & diverged] = "diverged"
         ok &= ~diverged
+        infinite = ok & ~np.isfinite(value)
+        note[infinite] = "not finite (a step with eta_t = 0 or A_t singular)"
+        ok &= ~infinite
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(ok & (value > 0), regret / value, np.nan)
         frames.append(_rows(stats, learner, seeds, name, value=np.where(ok, value, np.nan),

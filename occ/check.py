@@ -61,12 +61,16 @@ def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> p
     return pd.DataFrame(rows)
 
 
+ORDERS = {"regret_order": "regret", "mean_iterate_order": "mean_iterate_0"}
+LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
+
+
 def _final_values(result: RunResult, item: str, key: str) -> pd.Series:
-    """Per-seed final regret of a learner, or final value of ``learner:bound``."""
+    """Per-seed final regret (or mean iterate) of a learner, or final ``learner:bound``."""
     T = result.metrics["t"].max()
-    if key == "regret_order":
+    if key in ORDERS:
         rows = result.metrics[(result.metrics["learner"] == item) & (result.metrics["t"] == T)]
-        return rows.set_index("seed")["regret"]
+        return rows.set_index("seed")[ORDERS[key]]
     learner, bound = item.split(":")
     b = result.bounds
     rows = b[(b["learner"] == learner) & (b["bound"] == bound) & (b["t"] == T)]
@@ -78,7 +82,19 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
     each consecutive pair a < b, the paired difference b - a over seeds must have a 95%
     interval above 0. Verdict ``ok`` or ``FAILED``; ``worst_ratio`` is mean(a)/mean(b)."""
     rows = []
-    for key in ("regret_order", "bound_order"):
+    T = result.metrics["t"].max()
+    tolerance = float(expect.get("limit_tolerance", 0.0))
+    for key in LEVELS:
+        for learner, level in expect.get(key, {}).items():
+            average = float(_final_values(result, learner, "regret_order").mean() / T)
+            ok = {"average_regret_limit": abs(average - level) <= tolerance * abs(level),
+                  "average_regret_above": average > level,
+                  "average_regret_below": average < level}[key]
+            rows.append({"scenario": scenario, "learner": f"{learner} (R_T/T vs {level:g})",
+                         "bound": key, "worst_ratio": average, "checked": 1,
+                         "violations": int(not ok), "diverged_seeds": 0,
+                         "verdict": "ok" if ok else "FAILED"})
+    for key in ("regret_order", "mean_iterate_order", "bound_order"):
         items = expect.get(key, [])
         for a, b in zip(items, items[1:], strict=False):
             va, vb = _final_values(result, a, key), _final_values(result, b, key)
@@ -94,7 +110,7 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
 def baseline_rows(table: pd.DataFrame, tolerance: float = BASELINE_TOLERANCE) -> pd.DataFrame:
     """The quantities a baseline pins: final mean regret and worst ratio per bound."""
     kept = table[table["worst_ratio"].notna() & ~table["bound"].isin(
-        ["regret_order", "bound_order"])]
+        ["regret_order", "bound_order", *ORDERS, *LEVELS])]
     return pd.DataFrame({
         "scenario": kept["scenario"], "learner": kept["learner"],
         "quantity": np.where(kept["bound"] == "final_regret_mean", "final_regret_mean",

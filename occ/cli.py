@@ -191,13 +191,11 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def plot_command(run_dir: Path) -> None:
     """Redraw the figures of a finished run folder."""
-    from occ.plots import plot_run
-    from occ.results import atomic_write, read_run
+    from occ.plots import plot_all
+    from occ.results import read_run
 
-    result = read_run(run_dir)
-    title = f"{result.meta.get('scenario', {}).get('name', run_dir.name)}: regret"
-    atomic_write(run_dir / "regret.png", lambda p: plot_run(result, p, title=title))
-    click.echo(f"plot: {run_dir / 'regret.png'}")
+    for path in plot_all(read_run(run_dir), run_dir):
+        click.echo(f"plot: {path}")
 
 
 def main() -> None:

@@ -91,6 +91,8 @@ class LearnerBatch:
     row_labels: np.ndarray
     row_seeds: np.ndarray
     grid: int
+    grid_keys: tuple[str, ...] = ()
+    grid_values: tuple[tuple[float, ...], ...] = ()
 
 
 def grid_parameters(kind: str, params: dict[str, Any]) -> list[str]:
@@ -124,7 +126,8 @@ def expand_learner(
         for combo in combos
     ]
     return LearnerBatch(label, learner, np.repeat(np.asarray(names, dtype=object), S),
-                        np.tile(seeds, len(combos)), len(combos))
+                        np.tile(seeds, len(combos)), len(combos), tuple(grid_keys),
+                        tuple(tuple(float(v) for v in c) for c in combos))
 
 
 def _tile(data: np.ndarray, grid: int) -> np.ndarray:
@@ -258,6 +261,8 @@ def simulate(
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, seeds, adversary.streams)
     S = len(seeds)
+    for b in learners:
+        b.learner = b.learner.for_horizon(T)
     chunk = chunk_length(chunk, S * max(b.grid for b in learners), d)
     w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
 

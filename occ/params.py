@@ -115,6 +115,7 @@ class Boolean:
         return bool(value)
 
 
+
 @dataclass(frozen=True)
 class RealVector:
     """A list of finite reals (or one number, broadcast), optionally of a fixed length."""

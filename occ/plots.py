@@ -31,6 +31,19 @@ def _positive(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(v > 0, v, np.nan)
 
 
+def _mean_band(group: pd.DataFrame, column: str, scale: np.ndarray | None = None
+               ) -> pd.DataFrame:
+    """Mean of ``column`` per checkpoint (optionally divided by t) with a 95% band."""
+    g = group[~group["diverged"].astype(bool)].copy()
+    if scale is not None:
+        g[column] = g[column] / g["t"]
+    stats = g.groupby("t")[column].agg(["mean", "std", "count"])
+    q = scipy_stats.t.ppf(0.975, np.maximum(stats["count"] - 1, 1))
+    half = np.where(stats["count"] > 1, q * stats["std"] / np.sqrt(stats["count"]), 0.0)
+    stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
+    return stats
+
+
 def _guide(ax: Any, t: np.ndarray, anchor: float) -> None:
     if np.isfinite(anchor) and anchor > 0:
         ax.plot(t, anchor * np.sqrt(t / t.max()), color="0.6", lw=0.8, ls=":",
@@ -80,3 +93,99 @@ def plot_run(result: Any, path: Path, title: str | None = None) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+def plot_average(result: Any, path: Path) -> None:
+    """``average_regret.png``: R_t/t per learner (with the levels a scenario derives, e.g.
+    the limit of Adam's average regret on Reddi et al.'s cycle), the first coordinate of
+    w_t (the iterate of a 1-d counterexample), and the first term of (10) for learners of
+    mirror-descent form (it grows when A_t/eta_t shrinks)."""
+    metrics = result.metrics
+    expect = result.meta.get("scenario", {}).get("expect", {}) or {}
+    learners = list(dict.fromkeys(metrics["learner"]))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    for i, learner in enumerate(learners):
+        color = colors[i % len(colors)]
+        group = metrics[metrics["learner"] == learner]
+        for ax, column, scale in ((axes[0], "regret", True), (axes[1], "iterate_0", False),
+                                  (axes[2], "eq10_first_term", False)):
+            if column not in group or group[column].isna().all():
+                continue
+            band = _mean_band(group, column, group["t"].to_numpy() if scale else None)
+            ax.plot(band.index, band["mean"], color=color, lw=1.6, label=learner)
+            ax.fill_between(band.index, band["low"], band["high"], color=color, alpha=0.2, lw=0)
+    for key, style in (("average_regret_limit", "--"), ("average_regret_above", ":"),
+                       ("average_regret_below", "-.")):
+        for learner, level in expect.get(key, {}).items():
+            axes[0].axhline(level, ls=style, color="0.3", lw=1,
+                            label=f"{learner}: {key.replace('average_regret_', '')} {level:.4g}")
+    titles = ("average regret R_t / t", "w_t (first coordinate)",
+              "first term of (10) (mirror-descent learners)")
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_xscale("log")
+        ax.set_xlabel("t")
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_sensitivity(result: Any, path: Path) -> bool:
+    """``sensitivity.png``: final regret against each grid hyperparameter, per learner,
+    with a 95% band over seeds. Returns False where the run has no grid."""
+    grids = result.meta.get("grids") or {}
+    if not grids:
+        return False
+    metrics = result.metrics
+    T = metrics["t"].max()
+    final = metrics[metrics["t"] == T]
+    keys = sorted({k for g in grids.values() for k in g["keys"]})
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4.2), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for base, grid in grids.items():
+            if key not in grid["keys"]:
+                continue
+            index = grid["keys"].index(key)
+            xs, means, lows, highs = [], [], [], []
+            for label, values in zip(grid["labels"], grid["values"], strict=True):
+                from occ.results import mean_interval
+
+                mean, low, high = mean_interval(final[final["learner"] == label]["regret"])
+                xs.append(values[index])
+                means.append(mean)
+                lows.append(low)
+                highs.append(high)
+            order = np.argsort(xs)
+            x = np.asarray(xs)[order]
+            line = ax.plot(x, np.asarray(means)[order], marker="o", label=base)[0]
+            ax.fill_between(x, np.asarray(lows)[order], np.asarray(highs)[order],
+                            color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(f"final regret at T = {T}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+    return True
+
+
+def plot_all(result: Any, folder: Path) -> list[Path]:
+    """Draw every figure of a run into ``folder``, each written atomically."""
+    from occ.results import atomic_write
+
+    folder = Path(folder)
+    name = result.meta.get("scenario", {}).get("name", folder.name)
+    written = []
+    atomic_write(folder / "regret.png", lambda p: plot_run(result, p, title=f"{name}: regret"))
+    written.append(folder / "regret.png")
+    atomic_write(folder / "average_regret.png", lambda p: plot_average(result, p))
+    written.append(folder / "average_regret.png")
+    if result.meta.get("grids"):
+        atomic_write(folder / "sensitivity.png", lambda p: plot_sensitivity(result, p))
+        written.append(folder / "sensitivity.png")
+    return written

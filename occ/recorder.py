@@ -51,6 +51,8 @@ class Statistics:
     D: np.ndarray
     D1: np.ndarray
     fact21_scalar: np.ndarray
+    iterate_0: np.ndarray  # first coordinate of w_t at the checkpoints
+    iterate_sum: np.ndarray  # (R, K, d) sum_{s<=t} w_s
     diverged_at: np.ndarray  # (R,) step of the first non-finite iterate, 0 if none
     eq8_first: np.ndarray | None = None
     eq10_first: np.ndarray | None = None
@@ -103,6 +105,7 @@ class Recorder:
         self.R, self.K, self.d = R, K, d
         z = lambda *shape: xp.zeros(shape, dtype=xp.float64)  # noqa: E731
         self.cum_loss, self.S, self.L, self.fact21_scalar = z(R), z(R), z(R), z(R)
+        self.iterate_sum = z(R, d)  # sum_{s<=t} w_s: the averaged iterate of online-to-batch
         self.D2 = z(R, K)
         self.w1 = w1
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
@@ -136,6 +139,7 @@ class Recorder:
             self.trajectory.append(to_host(w).copy())
         k0 = self.next_checkpoint
         self.cum_loss = self.cum_loss + loss
+        self.iterate_sum = self.iterate_sum + w
         gg = xp.sum(g * g, axis=-1)
         self.S = self.S + gg
         self.L = xp.maximum(self.L, xp.sqrt(gg))
@@ -175,7 +179,7 @@ class Recorder:
             newly = (~finite) & (self.diverged_at == 0)
             self.diverged_at[newly] = t
         while self.next_checkpoint < self.K and self.checkpoints[self.next_checkpoint] == t:
-            self._snapshot(precision)
+            self._snapshot(precision, w)
             self.next_checkpoint += 1
 
     def _quad(self, precision: Any, x: Any, squared: Any) -> Any:
@@ -184,10 +188,11 @@ class Recorder:
             return precision.p[:, None] * squared
         return precision.quad(x, self.xp)
 
-    def _snapshot(self, precision: Any) -> None:
+    def _snapshot(self, precision: Any, w: Any) -> None:
         xp = self.xp
         values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L,
-                  "fact21_scalar": self.fact21_scalar}
+                  "fact21_scalar": self.fact21_scalar, "iterate_0": w[:, 0],
+                  "iterate_sum": self.iterate_sum}
         if self.mirror_descent:
             values["gradient_term"] = self.grad_term
             values["trace_P"] = precision.trace(self.d, xp)
@@ -218,7 +223,9 @@ class Recorder:
             cumulative_loss=snap["cumulative_loss"],
             comparator_loss=to_host(self.comparator_loss),
             S=snap["S"], L=snap["L"], D=np.sqrt(to_host(self.D2)), D1=to_host(self.D1),
-            fact21_scalar=snap["fact21_scalar"], diverged_at=self.diverged_at,
+            fact21_scalar=snap["fact21_scalar"], iterate_0=snap["iterate_0"],
+            iterate_sum=snap["iterate_sum"],
+            diverged_at=self.diverged_at,
             eq8_first=host("eq8") if self.mirror_descent else None,
             eq10_first=host("eq10") if self.mirror_descent else None,
             gradient_term=snap.get("gradient_term"), trace_P=snap.get("trace_P"),

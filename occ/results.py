@@ -10,7 +10,8 @@ A run folder holds (format documented in the README, stable):
   ``learner, seed, t, fact, lhs, rhs, ratio, holds``;
 * ``summary.csv``: one row per learner (see :func:`summarize`);
 * ``meta.json``: the scenario as parsed, seeds, versions, git revision, wall time;
-* ``regret.png``: the figure of :mod:`occ.plots`.
+* ``regret.png``, ``average_regret.png`` and, with a hyperparameter grid,
+  ``sensitivity.png``: the figures of :mod:`occ.plots`.
 
 The folder is assembled under a temporary name beside its final place and renamed when
 complete, and each file is written to a temporary name and renamed, so a crash never
@@ -36,7 +37,8 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
-                  "diverged"]
+                  "diverged", "iterate_0", "mean_iterate_0", "eq10_first_term", "gradient_term",
+                  "monotone_min"]
 
 
 @dataclass
@@ -58,7 +60,11 @@ class RunResult:
 
 
 def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray) -> pd.DataFrame:
+    """The tidy metrics of one learner batch (columns ``METRIC_COLUMNS``); the bound
+    ingredients are NaN for learners not of mirror-descent form."""
     R, K = statistics.regret.shape
+    nan = np.full((R, K), np.nan)
+    md = statistics.eq10_first is not None
     return pd.DataFrame({
         "learner": np.repeat(row_labels, K),
         "seed": np.repeat(row_seeds, K),
@@ -67,6 +73,11 @@ def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray
         "comparator_loss": statistics.comparator_loss.ravel(),
         "regret": statistics.regret.ravel(),
         "diverged": statistics.diverged.ravel(),
+        "iterate_0": statistics.iterate_0.ravel(),
+        "mean_iterate_0": (statistics.iterate_sum[:, :, 0] / statistics.t[None, :]).ravel(),
+        "eq10_first_term": (statistics.eq10_first if md else nan).ravel(),
+        "gradient_term": (statistics.gradient_term if md else nan).ravel(),
+        "monotone_min": (statistics.gamma_min if md else nan).ravel(),
     })
 
 
@@ -204,7 +215,7 @@ def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
     try:
         _write_files(result, staging)
         if plot is not None:
-            plot(result, staging / "regret.png")
+            plot(result, staging)
         os.rename(staging, final)
     except BaseException:
         for p in staging.glob("*"):

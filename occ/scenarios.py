@@ -221,12 +221,29 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     )
 
 
+EXPECT_LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
+EXPECT_KEYS = ("regret_order", "mean_iterate_order", "bound_order", *EXPECT_LEVELS,
+               "limit_tolerance")
+
+
 def _check_expect(expect: Any, labels: set[str]) -> None:
-    """``[expect]``: ``regret_order`` lists learner labels (final regret increasing);
-    ``bound_order`` lists ``label:bound`` (final bound value increasing)."""
-    if not isinstance(expect, dict) or set(expect) - {"regret_order", "bound_order"}:
-        raise ParameterError("expect", "must be a table with regret_order and/or bound_order")
+    """``[expect]``: ``regret_order`` / ``mean_iterate_order`` list learner labels (final
+    regret, or mean of the first coordinate of w_1..w_T, increasing); ``bound_order``
+    lists ``label:bound``; ``average_regret_limit`` / ``_above`` / ``_below`` map labels to
+    a level of R_T/T (the limit within ``limit_tolerance``, relative)."""
+    if not isinstance(expect, dict) or set(expect) - set(EXPECT_KEYS):
+        raise ParameterError("expect", f"allowed keys: {', '.join(EXPECT_KEYS)}")
+    for key in EXPECT_LEVELS:
+        table = expect.get(key, {})
+        if not isinstance(table, dict) or set(table) - labels or not all(
+                isinstance(v, int | float) for v in table.values()):
+            raise ParameterError(f"expect.{key}", "must map learner labels to numbers")
+    tolerance = expect.get("limit_tolerance", 0.0)
+    if not isinstance(tolerance, int | float) or tolerance < 0:
+        raise ParameterError("expect.limit_tolerance", "must be a number >= 0")
     for key, value in expect.items():
+        if key in (*EXPECT_LEVELS, "limit_tolerance"):
+            continue
         if not isinstance(value, list) or len(value) < 2:
             raise ParameterError(f"expect.{key}", "must list at least two entries")
         for item in value:

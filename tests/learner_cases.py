@@ -33,6 +33,27 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"form": "eq35", "D0": 2.0},
         {"form": "eq34", "D0": 2.0, "eps0": 1e-4},
     ],
+    "rmsprop": [
+        {"eta": 0.05},
+        {"eta": 0.05, "beta1": 0.5, "eps": 1e-3},
+        {"eta": 0.1, "eps_inside_sqrt": True, "eps": 1e-4, "schedule": "inverse_sqrt"},
+    ],
+    "adam": [
+        {"eta": 0.05},
+        {"eta": 0.05, "beta1": 0.0, "bias_correction": False, "eps": 0.0},
+        {"eta": 0.1, "weight_decay": 0.1, "v0": 0.5,
+         "schedule": {"kind": "warmup_cosine", "warmup": 5, "final": 0.1}},
+    ],
+    "amsgrad": [
+        {"eta": 0.05},
+        {"eta": 0.05, "max_before_bias_correction": True},
+        {"eta": 0.3, "beta1": 0.0, "beta2": 0.5, "schedule": "inverse_sqrt"},
+    ],
+    "adamw": [
+        {"eta": 0.05, "weight_decay": 0.1},
+        {"eta": 0.05, "weight_decay": 0.1, "decoupled": False},
+        {"eta": 0.1, "weight_decay": 0.05, "schedule": {"kind": "wsd", "warmup": 3}},
+    ],
 }
 
 # hindsight learners need an oblivious linear adversary

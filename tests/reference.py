@@ -168,6 +168,50 @@ class ReferenceLearner:
         self.O = float(getattr(learner, "eps0", 0.0) or 0.0) * np.eye(d)
         self.hindsight = hindsight
 
+    def step(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(w~_{t+1}, P_t)``: the unprojected step and the projection geometry."""
+        if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
+            return self._adam(w, g)
+        P = self.precision(g)
+        return w - _pinv_solve(P, g), P
+
+    def _adam(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Section 4.4's pseudocode, coordinate by coordinate (errata E8-E11 applied)."""
+        L, d = self.learner, self.d
+        self.t += 1
+        t = self.t
+        if t == 1:
+            self.m, self.v, self.vmax = np.zeros(d), np.full(d, float(L.v0)), np.zeros(d)
+        b1, b2, lam = float(L.beta1), float(L.beta2), float(L.weight_decay)
+        s_t = L.schedule.value(t)
+        eta_t = float(L.eta) * s_t
+        y, p = np.empty(d), np.empty(d)
+        for i in range(d):
+            gi = g[i] + (lam * w[i] if L.name != "adamw" else 0.0)
+            self.m[i] = b1 * self.m[i] + (1 - b1) * gi
+            self.v[i] = b2 * self.v[i] + (1 - b2) * gi * gi
+            c1 = 1 - b1**t if L.bias_correction else 1.0
+            c2 = 1 - b2**t if L.bias_correction else 1.0
+            m_hat = self.m[i] / c1
+            if L.name == "amsgrad" and L.max_before_bias_correction:
+                self.vmax[i] = max(self.vmax[i], self.v[i])
+                v_hat = self.vmax[i] / c2
+            elif L.name == "amsgrad":
+                self.vmax[i] = max(self.vmax[i], self.v[i] / c2)
+                v_hat = self.vmax[i]
+            else:
+                v_hat = self.v[i] / c2
+            den = math.sqrt(v_hat + L.eps) if L.eps_inside_sqrt else math.sqrt(v_hat) + L.eps
+            direction = m_hat / den if den > 0 and eta_t > 0 else 0.0
+            if L.name == "adamw" and L.decoupled:
+                y[i] = (1 - s_t * lam) * w[i] - eta_t * direction
+            elif L.name == "adamw":
+                y[i] = w[i] - eta_t * (direction + lam * w[i])
+            else:
+                y[i] = w[i] - eta_t * direction
+            p[i] = den / eta_t if eta_t > 0 else math.inf
+        return y, np.diag(p)
+
     def precision(self, g: np.ndarray) -> np.ndarray:
         L, d = self.learner, self.d
         self.t += 1
@@ -215,17 +259,19 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         G = data.sum(axis=0)
         hindsight = {"squares": np.sum(data**2, axis=0), "outer": data.T @ data,
                      "delta1": np.abs(w1 - reference_linear_comparator(domain, G))}
-    reference = ReferenceLearner(learner, d, hindsight)
+    reference = ReferenceLearner(learner.for_horizon(T), d, hindsight)
     w = w1
     iterates, grads, losses, params_all, etas, precisions = [w.copy()], [], [], [], [], []
     for t in range(1, T + 1):
         params = np.asarray(adversary.respond(data[t - 1][None], w[None], t, np))[0]
         g = loss_gradient(family, params, w)
         losses.append(loss_value(family, params, w))
-        P = reference.precision(g)
-        y = w - _pinv_solve(P, g)
-        w = reference_projection(domain, y, P if learner.projection == "bregman"
-                                 else np.eye(d))
+        y, P = reference.step(w, g)
+        if np.all(np.isfinite(P)):
+            w = reference_projection(domain, y, P if learner.projection == "bregman"
+                                     else np.eye(d))
+        else:  # a zero step size (a schedule at 0): no step, w stays in V
+            w = y
         iterates.append(w.copy())
         grads.append(g)
         params_all.append(params)

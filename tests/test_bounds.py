@@ -161,6 +161,14 @@ def _random_scenario(rng: np.random.Generator):
                   "A": (rng.uniform(0.2, 3, size=d).tolist() if rng.random() < 0.5 else
                         (lambda B: (B @ B.T + 0.1 * np.eye(d)).tolist())(rng.normal(size=(d, d))))},
     }
+    learners |= {
+        "rmsprop": {"kind": "rmsprop", "eta": float(10 ** rng.uniform(-2, 0)),
+                    "beta2": float(rng.uniform(0.5, 0.999)), "eps": float(rng.choice([0, 1e-8]))},
+        "amsgrad": {"kind": "amsgrad", "beta1": 0.0, "eta": float(10 ** rng.uniform(-2, 0)),
+                    "eps_inside_sqrt": bool(rng.random() < 0.5),
+                    "schedule": str(rng.choice(["constant", "inverse_sqrt"]))},
+        "adam": {"kind": "adam", "eta": float(10 ** rng.uniform(-2, 0))},
+    }
     if adversary["kind"].startswith("linear") and adversary["kind"] != "linear_adaptive":
         learners["oracle23"] = {"kind": "ogd", "step": "oracle23"}
         learners["oracle25"] = {"kind": "ogd", "step": "oracle25"}

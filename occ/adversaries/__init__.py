@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from occ.adversaries.base import Adversary, LinearLoss, LossFamily, QuadraticLoss
-from occ.adversaries.linear import LinearAdaptive, LinearDrift, LinearGaussian, LinearSparse
+from occ.adversaries.linear import (
+    LinearAdaptive,
+    LinearBernoulli,
+    LinearDrift,
+    LinearGaussian,
+    LinearPeriodic,
+    LinearSparse,
+)
 from occ.adversaries.quadratic import Quadratic
 from occ.errors import UnknownNameError
 from occ.params import build
 
 ADVERSARIES: dict[str, type] = {
-    cls.name: cls for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, Quadratic)
+    cls.name: cls
+    for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, LinearPeriodic,
+                LinearBernoulli, Quadratic)
 }
 
 

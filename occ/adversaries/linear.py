@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from occ.adversaries.base import LinearLoss, log_spaced, stack_streams
-from occ.params import Integer, Real, param, validate
+from occ.params import Integer, Real, RealVector, param, validate
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class LinearGaussian:
     mean: float = param(0.3, Real(per_row=False), "mean added to every coordinate")
     scale_max: float = param(1.0, Real(0, per_row=False), "noise scale of coordinate 1")
     scale_min: float = param(0.01, Real(0, per_row=False), "noise scale of coordinate d")
+    coordinate_scale: Any = param(1.0, RealVector(), "c: every gradient is multiplied by c "
+                                  "coordinate-wise (a number or a list; Section 4.1)")
     name = "linear_gaussian"
     oblivious = True
     streams = ("noise",)
@@ -35,6 +37,7 @@ class LinearGaussian:
         g = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
         g *= log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
         g += self.mean
+        g *= np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
         return g
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
@@ -140,3 +143,59 @@ class LinearAdaptive:
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
         return xp.where(w >= 0, data, -data)
+
+
+@dataclass(frozen=True)
+class LinearPeriodic:
+    """Oblivious, deterministic: ``g_t = pattern[(t - 1) mod len(pattern)]`` in every
+    coordinate. Reddi et al. (2018), Section 3: ``pattern = [C, -1, -1]`` on [-1, 1] makes
+    Adam (beta1 = 0, beta2 = 1/(1 + C^2)) converge to +1, the worst point; their Section 5
+    uses ``[1010, -10, ..., -10]`` (one 1010 and 100 times -10)."""
+
+    pattern: Any = param((3.0, -1.0, -1.0), RealVector(), "one period of gradients")
+    name = "linear_periodic"
+    oblivious = True
+    streams = ()
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if not isinstance(self.pattern, tuple):
+            object.__setattr__(self, "pattern", (self.pattern,))
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        pattern = np.asarray(self.pattern, dtype=float)
+        values = pattern[(np.arange(t0, t1) - 1) % len(pattern)]
+        return np.broadcast_to(values[:, None, None], (t1 - t0, len(rngs), d)).copy()
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data
+
+
+@dataclass(frozen=True)
+class LinearBernoulli:
+    """Oblivious, random: ``g_t = high`` with probability ``p``, else ``low``, in every
+    coordinate (Reddi et al. 2018, Section 5, stochastic: 1010 w.p. 0.01, else -10)."""
+
+    high: float = param(1010.0, Real(per_row=False), "the rare gradient")
+    low: float = param(-10.0, Real(per_row=False), "the common gradient")
+    p: float = param(0.01, Real(0, 1, per_row=False), "probability of the rare gradient")
+    name = "linear_bernoulli"
+    oblivious = True
+    streams = ("coin",)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
+        coin = stack_streams(rngs, "coin", "random", t1 - t0, 1)
+        values = np.where(coin < self.p, self.high, self.low)
+        return np.broadcast_to(values, (t1 - t0, len(rngs), d)).copy()
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data

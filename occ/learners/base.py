@@ -80,3 +80,7 @@ class LearnerConfig:
         return self.domain.projection_is_exact(precision_kind)
 
     needs_hindsight = False
+
+    def for_horizon(self, T: int) -> Any:
+        """The learner bound to the run's horizon (schedules that decay over T)."""
+        return self
