@@ -17,6 +17,28 @@ from occ.results import RunResult, environment, metrics_frame, new_run_id, summa
 from occ.scenarios import Scenario, load_scenario, with_size
 
 
+def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
+    """The tidy metrics of one learner, with the adversary's own columns: the exact
+    expected regret (Rademacher), the excess risk of the averaged iterate (online-to-
+    batch), wealth and the comparator's duality gap (portfolios)."""
+    stats, batch = outcome.statistics, outcome.batch
+    frame = metrics_frame(stats, batch.row_labels, batch.row_seeds)
+    adversary, family = sc.adversary, outcome.family
+    if hasattr(adversary, "expected_regret"):
+        expected = adversary.expected_regret(stats.t, sc.d)
+        frame["expected_regret"] = np.tile(expected, stats.regret.shape[0])
+    if hasattr(adversary, "excess_risk"):
+        w_bar = stats.iterate_sum / stats.t[None, :, None]
+        frame["excess_risk"] = adversary.excess_risk(w_bar, sc.domain).ravel()
+    if hasattr(family, "extra_metrics"):
+        for name, values in family.extra_metrics(stats.cumulative_loss,
+                                                 stats.comparator_loss).items():
+            if values.shape[0] != stats.regret.shape[0]:  # per seed: expand to the rows
+                values = values[batch.row_seeds]
+            frame[name] = values.ravel()
+    return frame
+
+
 def run(
     scenario: str | Path | Scenario,
     *,
@@ -52,8 +74,7 @@ def run(
         keep_trajectories=keep_trajectories, bound_names=list(sc.bounds) if sc.bounds else None,
     )
     wall = time.perf_counter() - started
-    metrics = pd.concat([metrics_frame(o.statistics, o.batch.row_labels, o.batch.row_seeds)
-                         for o in outcomes], ignore_index=True)
+    metrics = pd.concat([_metrics(sc, o) for o in outcomes], ignore_index=True)
     names = list(sc.bounds) if sc.bounds is not None else None
     bounds = pd.concat([evaluate(o.statistics, o.info, o.batch.row_labels, o.batch.row_seeds,
                                  names) for o in outcomes], ignore_index=True)

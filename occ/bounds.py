@@ -171,6 +171,21 @@ def _register(*items: Bound | Fact) -> None:
         (BOUNDS if isinstance(item, Bound) else FACTS)[item.name] = item
 
 
+def _euclidean_family(info: Info) -> bool:
+    """(8), (10), (18) in the A-weighted Euclidean family: every learner but the KL ones
+    (which have the EG rows), reported as not applicable where not of mirror-descent form."""
+    return info.get("geometry") != "kl"
+
+
+def _eta_nonincreasing(stats: Statistics, info: Info) -> list[Mask]:
+    return [(stats.eta_nonincreasing, "needs a non-increasing eta_t")]
+
+
+def _bounded_gradients(stats: Statistics, info: Info) -> list[Mask]:
+    return [(stats.L_inf <= _column(info, "L_inf") * (1 + 1e-12),
+             "needs ||g_t||_inf <= L_inf (the a priori bound of the step size)")]
+
+
 def _constant_preconditioner(info: Info) -> bool:
     return bool(info.get("constant_A"))
 
@@ -179,14 +194,14 @@ def _constant_preconditioner(info: Info) -> bool:
 _register(
     Bound("eq8", "sum_t (||u-w_t||^2_{A_t} - ||u-w_{t+1}||^2_{A_t})/(2 eta_t) "
           "+ 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: True, _exact_projection,
+          _euclidean_family, _exact_projection,
           lambda s, i: s.eq8_first + s.gradient_term),
     Bound("eq10", "1/2 sum_t (w_t-u)^T (A_t/eta_t - A_{t-1}/eta_{t-1}) (w_t-u) "
           "+ 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: True, _exact_projection,
+          _euclidean_family, _exact_projection,
           lambda s, i: s.eq10_first + s.gradient_term),
     Bound("eq18", "D^2 tr(A_T)/(2 eta_T) + 1/2 sum_t eta_t ||g_t||^2_{A_t^-1}",
-          lambda info: True, _monotone,
+          _euclidean_family, _monotone,
           lambda s, i: s.D**2 * s.trace_P / 2 + s.gradient_term),
     Bound("eq19", "D_A^2/(2 eta_T) + 1/2 sum_t eta_t ||g_t||^2_{A^-1}  (constant A)",
           _constant_preconditioner, _monotone,
@@ -265,6 +280,22 @@ _register(
           _and(_within(lambda s: s.D, "eta", _monotone), _at_horizon),
           lambda s, i: _column(i, "eta") * np.sum(np.sqrt(s.coordinate_squares), -1),
           frozenset({"coordinates"})),
+    # exponentiated gradient: (8) with the negative entropy, l1/l_inf (THEORY.md 3)
+    Bound("eg_eq8", "sum_t (KL(u,w_t) - KL(u,w_{t+1}))/eta_t + 1/2 sum_t eta_t ||g_t||_inf^2",
+          _family("eg"), lambda s, i: [],
+          lambda s, i: s.kl_first + s.kl_gradient_term),
+    Bound("eg_constant", "KL(u, w_1)/eta + eta/2 sum_t ||g_t||_inf^2  (constant eta)",
+          _family("eg", step=("constant", "tuned", "hindsight")), lambda s, i: [],
+          lambda s, i: s.kl_start / s.eta + s.eta / 2 * s.S_inf),
+    Bound("eg_tuned", "L_inf sqrt(2 T log d)  (eta = sqrt(2 log d/(L_inf^2 T)))",
+          _family("eg", step="tuned"), _and(_bounded_gradients, _at_horizon),
+          lambda s, i: _column(i, "L_inf") * np.sqrt(2 * s.t[None, :] * i["log_d"])),
+    Bound("eg_hindsight", "sqrt(2 log d sum_t ||g_t||_inf^2)  (eta from the realized sum)",
+          _family("eg", step="hindsight"), _at_horizon,
+          lambda s, i: np.sqrt(2 * i["log_d"] * s.S_inf)),
+    Bound("eg_anytime", "max_t KL(u, w_t)/eta_T + 1/2 sum_t eta_t ||g_t||_inf^2",
+          _family("eg"), _eta_nonincreasing,
+          lambda s, i: s.kl_max / s.eta + s.kl_gradient_term),
     # the lemmas
     Fact("fact21_scalar", "sum_t ||g_t||^2 / sqrt(S_t) <= 2 sqrt(S_T)  (Fact 2.1, d = 1)",
          lambda info: bool(info.get("mirror_descent")),

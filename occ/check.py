@@ -63,6 +63,7 @@ def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> p
 
 ORDERS = {"regret_order": "regret", "mean_iterate_order": "mean_iterate_0"}
 LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
+Z_CHECKS = ("expected_regret_z", "online_to_batch_z")
 
 
 def _final_values(result: RunResult, item: str, key: str) -> pd.Series:
@@ -75,6 +76,38 @@ def _final_values(result: RunResult, item: str, key: str) -> pd.Series:
     b = result.bounds
     rows = b[(b["learner"] == learner) & (b["bound"] == bound) & (b["t"] == T)]
     return rows.set_index("seed")["value"]
+
+
+def _z_rows(scenario: str, expect: dict, result: RunResult) -> list[dict]:
+    """``expected_regret_z``: at every checkpoint (t >= 2) the mean regret over seeds is
+    within that many standard errors of the exact expected regret (Appendix B).
+    ``online_to_batch_z``: at every checkpoint the mean excess risk of the averaged iterate
+    exceeds the mean R_t/t by at most that many standard errors of the paired difference
+    (Appendix A: E[J(w_bar_T)] - J* <= E[Regret_T]/T, in expectation only)."""
+    rows = []
+    metrics = result.metrics
+    for key, column in (("expected_regret_z", "expected_regret"),
+                        ("online_to_batch_z", "excess_risk")):
+        if key not in expect or column not in metrics:
+            continue
+        limit = float(expect[key])
+        for learner, group in metrics.groupby("learner", sort=False):
+            group = group[group["t"] >= 2]
+            if key == "expected_regret_z":
+                diff = group["regret"] - group["expected_regret"]
+            else:
+                diff = group["excess_risk"] - group["regret"] / group["t"]
+            by_t = diff.groupby(group["t"])
+            se = by_t.std(ddof=1) / np.sqrt(by_t.count())
+            z = by_t.mean() / se.where(se > 0)
+            worst = float(z.abs().max()) if key == "expected_regret_z" else float(z.max())
+            ok = bool(worst <= limit) if np.isfinite(worst) else False
+            rows.append({"scenario": scenario, "learner": f"{learner} (|z| <= {limit:g})"
+                         if key == "expected_regret_z" else f"{learner} (z <= {limit:g})",
+                         "bound": key, "worst_ratio": worst, "checked": int(z.count()),
+                         "violations": int(not ok), "diverged_seeds": 0,
+                         "verdict": "ok" if ok else "FAILED"})
+    return rows
 
 
 def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dict]:
@@ -94,6 +127,7 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
                          "bound": key, "worst_ratio": average, "checked": 1,
                          "violations": int(not ok), "diverged_seeds": 0,
                          "verdict": "ok" if ok else "FAILED"})
+    rows += _z_rows(scenario, expect, result)
     for key in ("regret_order", "mean_iterate_order", "bound_order"):
         items = expect.get(key, [])
         for a, b in zip(items, items[1:], strict=False):
@@ -110,7 +144,7 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
 def baseline_rows(table: pd.DataFrame, tolerance: float = BASELINE_TOLERANCE) -> pd.DataFrame:
     """The quantities a baseline pins: final mean regret and worst ratio per bound."""
     kept = table[table["worst_ratio"].notna() & ~table["bound"].isin(
-        ["regret_order", "bound_order", *ORDERS, *LEVELS])]
+        ["regret_order", "bound_order", *ORDERS, *LEVELS, *Z_CHECKS])]
     return pd.DataFrame({
         "scenario": kept["scenario"], "learner": kept["learner"],
         "quantity": np.where(kept["bound"] == "final_regret_mean", "final_regret_mean",

@@ -191,6 +191,81 @@ class Box:
         return u, xp.sum(G * u, axis=-1)
 
 
+@dataclass(frozen=True)
+class Simplex:
+    """The probability simplex ``{w >= 0 : sum_i w_i = 1}`` (experts, portfolios)."""
+
+    name = "simplex"
+    bounded = True
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def check_dimension(self, d: int) -> None:
+        if d < 2:
+            raise ParameterError("d", f"the simplex needs d >= 2, got {d}")
+
+    def initial_point(self, d: int) -> np.ndarray:
+        return np.full(d, 1.0 / d)
+
+    def projection_is_exact(self, precision_kind: str) -> bool:
+        return precision_kind in ("scalar", "diagonal")
+
+    def euclidean_is_bregman(self, precision_kind: str) -> bool:
+        return precision_kind == "scalar"
+
+    def diameter(self, d: int) -> float:
+        return float(np.sqrt(2.0))
+
+    def coordinate_widths(self, d: int) -> np.ndarray:
+        return np.ones(d)
+
+    def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
+        """Euclidean projection onto the simplex by sorting (Held, Wolfe, Crowder 1974;
+        Duchi et al. 2008): ``w = max(y - theta, 0)`` with the threshold ``theta`` from the
+        sorted coordinates. For a diagonal ``P = diag(a)``: ``w_i = max(y_i - theta/a_i, 0)``
+        with ``theta`` found by bisection (``SIMPLEX_BISECTIONS`` halvings, to round-off)."""
+        if isinstance(precision, DiagonalPrecision):
+            return weighted_simplex_projection(y, precision.p, xp)
+        if precision is not None and precision.kind != "scalar":
+            raise NotImplementedError(f"simplex projection for {precision.kind} precision")
+        d = y.shape[-1]
+        z = -xp.sort(-y, axis=-1)  # descending
+        cumulative = xp.cumulative_sum(z, axis=-1) - 1.0
+        index = xp.arange(1, d + 1, dtype=y.dtype)
+        condition = z - cumulative / index > 0
+        rho = xp.sum(xp.astype(condition, y.dtype), axis=-1)  # count of positive entries
+        chosen = xp.sum(xp.where(index == rho[:, None], cumulative, 0.0), axis=-1)
+        theta = chosen / rho
+        return xp.maximum(y - theta[:, None], 0.0)
+
+    def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """The vertex ``e_j`` with ``j = argmin_i G_i`` (the first on ties)."""
+        j = xp.argmin(G, axis=-1)
+        d = G.shape[-1]
+        u = xp.astype(xp.arange(d)[None, :] == j[:, None], G.dtype)
+        return u, xp.min(G, axis=-1)
+
+
+SIMPLEX_BISECTIONS = 200
+
+
+def weighted_simplex_projection(y: Any, a: Any, xp: ModuleType) -> Any:
+    """``argmin_{w in simplex} sum_i a_i (w_i - y_i)^2`` for ``a > 0``, batched: the KKT
+    conditions give ``w_i = max(y_i - theta/a_i, 0)`` with ``sum_i w_i = 1``, a decreasing
+    function of theta bracketed by ``[min_i a_i (y_i - 1), max_i a_i y_i]``."""
+    a = a * xp.ones_like(y)
+    low = xp.min(a * (y - 1.0), axis=-1)
+    high = xp.max(a * y, axis=-1)
+    for _ in range(SIMPLEX_BISECTIONS):
+        mid = (low + high) / 2
+        total = xp.sum(xp.maximum(y - mid[:, None] / a, 0.0), axis=-1)
+        low = xp.where(total > 1.0, mid, low)
+        high = xp.where(total > 1.0, high, mid)
+    w = xp.maximum(y - high[:, None] / a, 0.0)
+    return w / xp.sum(w, axis=-1, keepdims=True)
+
+
 def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> Any:
     """``argmin_{||w|| <= rho} sum_i a_i (w_i - z_i)^2`` for ``a > 0``, batched over rows.
 
@@ -267,11 +342,12 @@ def box_quadratic_projection(y: Any, P: Any, lo: Any, hi: Any, xp: ModuleType) -
     return w
 
 
-DOMAINS: dict[str, type] = {"unconstrained": Unconstrained, "ball": Ball, "box": Box}
+DOMAINS: dict[str, type] = {"unconstrained": Unconstrained, "ball": Ball, "box": Box,
+                            "simplex": Simplex}
 
 
 def make_domain(kind: str, **params: Any) -> Any:
-    """A domain by name: ``unconstrained``, ``ball``, ``box``."""
+    """A domain by name: ``unconstrained``, ``ball``, ``box``, ``simplex``."""
     from occ.params import build
 
     if kind not in DOMAINS:

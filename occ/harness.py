@@ -75,11 +75,13 @@ class Hindsight:
     coordinate_squares: np.ndarray  # (R, d) sum g_{t,i}^2
     delta1: np.ndarray  # (R, d) |w_1 - u_T|
     outer: np.ndarray | None = None  # (R, d, d) sum g g^T, where a learner needs it
+    S_inf: np.ndarray | None = None  # (R,) sum ||g_t||_inf^2
 
     def tiled(self, grid: int) -> Hindsight:
         tile = lambda a: None if a is None else np.tile(a, (grid,) + (1,) * (a.ndim - 1))  # noqa: E731
         return Hindsight(self.T, tile(self.D1), tile(self.L), tile(self.S),
-                         tile(self.coordinate_squares), tile(self.delta1), tile(self.outer))
+                         tile(self.coordinate_squares), tile(self.delta1), tile(self.outer),
+                         tile(self.S_inf))
 
 
 @dataclass
@@ -146,6 +148,7 @@ class ComparatorTrack:
         self.S = xp.zeros((R,), dtype=xp.float64)
         self.L = xp.zeros((R,), dtype=xp.float64)
         self.squares = xp.zeros((R, d), dtype=xp.float64)
+        self.S_inf = xp.zeros((R,), dtype=xp.float64)
         self.outer = xp.zeros((R, d, d), dtype=xp.float64) if outer else None
 
     def add(self, t: int, params: Any, g: Any) -> None:
@@ -155,6 +158,8 @@ class ComparatorTrack:
         self.S = self.S + gg
         self.L = xp.maximum(self.L, xp.sqrt(gg))
         self.squares = self.squares + g * g
+        top = xp.max(xp.abs(g), axis=-1)
+        self.S_inf = self.S_inf + top * top
         if self.outer is not None:
             self.outer = self.outer + g[:, :, None] * g[:, None, :]
         while len(self.U) < len(self.checkpoints) and self.checkpoints[len(self.U)] == t:
@@ -207,7 +212,7 @@ class DataTrack:
         device = to_device(data, self.xp)
         for i in range(data.shape[0]):
             params = device[i, ...]
-            g = params if self.gradient_known else self.xp.zeros_like(params)
+            g = params if self.gradient_known else self.xp.zeros_like(self.track.squares)
             self.track.add(t0 + i, params, g)
 
 
@@ -239,6 +244,7 @@ class LearnerOutcome:
     statistics: Statistics
     info: dict[str, Any]
     trajectory: np.ndarray | None
+    family: Any = None
 
 
 def simulate(
@@ -292,6 +298,7 @@ def simulate(
             coordinate_squares=to_host(track.squares),
             delta1=np.abs(w1_host - U_host[:, -1, :]),
             outer=to_host(track.outer) if outer else None,
+            S_inf=to_host(track.S_inf),
         )
         comparators = {
             b.label: (to_device(_tile(U_host[None], b.grid)[0], xp),
@@ -317,7 +324,8 @@ def simulate(
         info = b.learner.bound_info(d)
         stepper.recorder = Recorder(checkpoints, U, values, w1(b), bool(info["mirror_descent"]),
                                     xp, needs=needed_statistics(info, bound_names),
-                                    keep_trajectory=keep_trajectories)
+                                    keep_trajectory=keep_trajectories,
+                                    kl=info.get("geometry") == "kl")
         steppers.append(stepper)
     drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
           steppers, progress)
@@ -326,5 +334,5 @@ def simulate(
         rec = stepper.recorder
         trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
         outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T),
-                                       stepper.batch.learner.bound_info(d), trajectory))
+                                       stepper.batch.learner.bound_info(d), trajectory, family))
     return outcomes

@@ -174,6 +174,71 @@ def plot_sensitivity(result: Any, path: Path) -> bool:
     return True
 
 
+def plot_lower_bound(result: Any, path: Path) -> None:
+    """``lower_bound.png`` (Appendix B): each learner's mean regret with its 95% band,
+    the exact E|S_T| and its asymptote sqrt(2T/pi), and their ratio."""
+    from occ.adversaries.rademacher import asymptotic, expected_abs_sum
+
+    metrics = result.metrics
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    t = np.sort(metrics["t"].unique())
+    expected = metrics.groupby("t")["expected_regret"].first().loc[t].to_numpy()
+    for learner in dict.fromkeys(metrics["learner"]):
+        band = _mean_band(metrics[metrics["learner"] == learner], "regret")
+        line = axes[0].plot(band.index, band["mean"], lw=1.4, label=f"{learner} (mean regret)")[0]
+        axes[0].fill_between(band.index, band["low"], band["high"], color=line.get_color(),
+                             alpha=0.2, lw=0)
+        axes[1].plot(band.index, band["mean"] / expected, lw=1.2, color=line.get_color(),
+                     label=learner)
+    coordinates = expected / expected_abs_sum(t)  # d independent coordinates (or 1)
+    axes[0].plot(t, expected, "k--", lw=1.2, label="E|S_T| (exact)")
+    axes[0].plot(t, coordinates * asymptotic(t), "k:", lw=1.2, label="sqrt(2T/pi)")
+    axes[1].plot(t, coordinates * asymptotic(t) / expected, "k:", label="sqrt(2T/pi) / E|S_T|")
+    axes[1].axhline(1.0, color="k", lw=0.8, ls="--")
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[1].set_xscale("log")
+    axes[0].set_title("mean regret vs the exact expectation E|S_T|", fontsize=10)
+    axes[1].set_title("mean regret / E|S_T|", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("t")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_online_to_batch(result: Any, path: Path) -> None:
+    """``online_to_batch.png`` (Appendix A): the excess risk of the averaged iterate
+    next to R_t/t, log-log, with a t^{-1/2} guide."""
+    metrics = result.metrics
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for learner in dict.fromkeys(metrics["learner"]):
+        group = metrics[metrics["learner"] == learner]
+        excess = _mean_band(group, "excess_risk")
+        line = ax.plot(excess.index, _positive(excess["mean"]), lw=1.6,
+                       label=f"{learner}: J(w_bar_t) - J*")[0]
+        ax.fill_between(excess.index, _positive(excess["low"]), _positive(excess["high"]),
+                        color=line.get_color(), alpha=0.2, lw=0)
+        average = _mean_band(group, "regret", scale=group["t"].to_numpy())
+        ax.plot(average.index, _positive(average["mean"]), ls="--", color=line.get_color(),
+                lw=1.2, label=f"{learner}: R_t / t")
+    t = np.sort(metrics["t"].unique()).astype(float)
+    first = float(metrics[metrics["t"] == t.max()]["excess_risk"].mean())
+    if first > 0:
+        ax.plot(t, first * np.sqrt(t.max() / t), color="0.5", ls=":", label=r"$\propto t^{-1/2}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.set_title("online-to-batch: excess risk of the averaged iterate", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
 def plot_all(result: Any, folder: Path) -> list[Path]:
     """Draw every figure of a run into ``folder``, each written atomically."""
     from occ.results import atomic_write
@@ -188,4 +253,10 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
     if result.meta.get("grids"):
         atomic_write(folder / "sensitivity.png", lambda p: plot_sensitivity(result, p))
         written.append(folder / "sensitivity.png")
+    if "expected_regret" in result.metrics:
+        atomic_write(folder / "lower_bound.png", lambda p: plot_lower_bound(result, p))
+        written.append(folder / "lower_bound.png")
+    if "excess_risk" in result.metrics:
+        atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
+        written.append(folder / "online_to_batch.png")
     return written

@@ -70,6 +70,14 @@ class Statistics:
     trace_root_O: np.ndarray | None = None
     sum_root_diagonal_O: np.ndarray | None = None
     fact21_matrix: np.ndarray | None = None
+    kl_first: np.ndarray | None = None  # sum_t (KL(u,w_t) - KL(u,w_{t+1}))/eta_t
+    kl_start: np.ndarray | None = None  # KL(u, w_1)
+    kl_max: np.ndarray | None = None  # max_t KL(u, w_t)
+    kl_gradient_term: np.ndarray | None = None  # 1/2 sum_t eta_t ||g_t||_inf^2
+    S_inf: np.ndarray | None = None  # sum_t ||g_t||_inf^2
+    L_inf: np.ndarray | None = None  # max_t ||g_t||_inf
+    eta: np.ndarray | None = None  # eta_t at the checkpoint (KL learners)
+    eta_nonincreasing: np.ndarray | None = None  # (R, K) bool
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -96,6 +104,7 @@ class Recorder:
         xp: ModuleType,
         needs: frozenset[str] = frozenset(),
         keep_trajectory: bool = False,
+        kl: bool = False,
     ) -> None:
         self.xp = xp
         self.checkpoints = np.asarray(checkpoints)
@@ -116,6 +125,15 @@ class Recorder:
             self.gamma_change = z(R)
             self.previous = None
         self.needs = needs
+        self.kl = kl
+        if kl:  # entropy geometry (EG): (8) with KL and the l_inf dual norm
+            self.kl_first, self.kl_max = z(R, K), xp.full((R, K), -np.inf, dtype=xp.float64)
+            safe = xp.where(comparators > 0, comparators, 1.0)
+            self.u_log_u = xp.sum(xp.where(comparators > 0, comparators * xp.log(safe), 0.0),
+                                  axis=-1)  # (R, K), 0 log 0 = 0
+            self.kl_start = None
+            self.kl_grad, self.S_inf, self.L_inf = z(R), z(R), z(R)
+            self.eta_previous, self.eta_increased = None, np.zeros((R,), dtype=bool)
         if "coordinates" in needs:
             self.coordinate_squares = z(R, d)
             self.delta = z(R, K, d)
@@ -162,6 +180,8 @@ class Recorder:
             Q, root = inverse_root(self.O, -0.5, 0.0, xp)
             y = xp.squeeze(g[:, None, :] @ Q, axis=1)
             self.fact21_matrix = self.fact21_matrix + xp.sum(root * y * y, axis=-1)
+        if self.kl:
+            self._observe_kl(k0, g, precision)
         if self.mirror_descent:
             xn = w_next[:, None, :] - self.U[:, k0:, :]
             qt = self._quad(precision, x, squared)
@@ -182,6 +202,25 @@ class Recorder:
             self._snapshot(precision, w)
             self.next_checkpoint += 1
 
+    def _observe_kl(self, k0: int, g: Any, geometry: Any) -> None:
+        """``(KL(u, w_t) - KL(u, w_{t+1}))/eta_t = u^T (log w_{t+1} - log w_t)/eta_t``, the
+        running max of ``KL(u, w_t) = sum u log u - u^T log w_t``, and the l_inf terms."""
+        xp = self.xp
+        U = self.U[:, k0:, :]
+        cross = xp.sum(U * geometry.log_w[:, None, :], axis=-1)
+        if self.kl_start is None:
+            self.kl_start = self.u_log_u - xp.sum(self.U * geometry.log_w[:, None, :], axis=-1)
+        moved = xp.sum(U * (geometry.log_w_next - geometry.log_w)[:, None, :], axis=-1)
+        self.kl_first[:, k0:] += moved / geometry.eta[:, None]
+        self.kl_max[:, k0:] = xp.maximum(self.kl_max[:, k0:], self.u_log_u[:, k0:] - cross)
+        top = xp.max(xp.abs(g), axis=-1)
+        self.S_inf = self.S_inf + top * top
+        self.L_inf = xp.maximum(self.L_inf, top)
+        self.kl_grad = self.kl_grad + 0.5 * geometry.eta * top * top
+        if self.eta_previous is not None:
+            self.eta_increased |= to_host(geometry.eta > self.eta_previous * (1 + 1e-12))
+        self.eta_previous = geometry.eta
+
     def _quad(self, precision: Any, x: Any, squared: Any) -> Any:
         """``x^T P x``, reusing ``||x||^2`` when ``P`` is spherical."""
         if precision.kind == "scalar":
@@ -198,6 +237,10 @@ class Recorder:
             values["trace_P"] = precision.trace(self.d, xp)
             values["gamma_min"] = self.gamma_min
             values["gamma_change"] = self.gamma_change
+        if self.kl:
+            values |= {"kl_gradient_term": self.kl_grad, "S_inf": self.S_inf,
+                       "L_inf": self.L_inf, "eta": precision.eta,
+                       "eta_nonincreasing": ~self.eta_increased}
         if "coordinates" in self.needs:
             values["coordinate_squares"] = self.coordinate_squares
         if "constant_A" in self.needs:
@@ -239,4 +282,10 @@ class Recorder:
             inverse_eta=snap.get("inverse_eta"), trace_root_O=snap.get("trace_root_O"),
             sum_root_diagonal_O=snap.get("sum_root_diagonal_O"),
             fact21_matrix=snap.get("fact21_matrix"),
+            kl_first=host("kl_first") if self.kl else None,
+            kl_start=host("kl_start") if self.kl else None,
+            kl_max=host("kl_max") if self.kl else None,
+            kl_gradient_term=snap.get("kl_gradient_term"), S_inf=snap.get("S_inf"),
+            L_inf=snap.get("L_inf"), eta=snap.get("eta"),
+            eta_nonincreasing=snap.get("eta_nonincreasing"),
         )

@@ -179,11 +179,19 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     except ParameterError as exc:
         raise exc.located(None, "domain") from None
     adversary_kind, adversary_params = _kind(data.get("adversary"), "adversary", ADVERSARIES)
+    if adversary_kind == "portfolio" and "base" not in adversary_params:
+        adversary_params["base"] = str(Path(path).parent) if path != "<test>" else ""
     try:
         adversary = make_adversary(adversary_kind, **adversary_params)
+        family = adversary.loss_family(d)
     except ParameterError as exc:
         raise exc.located(None, "adversary") from None
-    if adversary.loss_family(d).name == "linear" and not domain.bounded:
+    periods = getattr(adversary, "periods", None)
+    for key, value in (("T", T), ("check.T", check_T)):
+        if periods is not None and value > periods:
+            raise ParameterError(key, f"must be <= {periods}, the periods in "
+                                 f"{adversary.path}, got {value}")
+    if family.name == "linear" and not domain.bounded:
         raise ParameterError("domain.kind", "linear losses need a bounded domain: 'ball' or "
                              "'box' (on R^d the best fixed point is at infinity)")
 
@@ -223,7 +231,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
 
 EXPECT_LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
 EXPECT_KEYS = ("regret_order", "mean_iterate_order", "bound_order", *EXPECT_LEVELS,
-               "limit_tolerance")
+               "limit_tolerance", "expected_regret_z", "online_to_batch_z")
 
 
 def _check_expect(expect: Any, labels: set[str]) -> None:
@@ -241,8 +249,11 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
     tolerance = expect.get("limit_tolerance", 0.0)
     if not isinstance(tolerance, int | float) or tolerance < 0:
         raise ParameterError("expect.limit_tolerance", "must be a number >= 0")
+    for key in ("expected_regret_z", "online_to_batch_z"):
+        if key in expect and (not isinstance(expect[key], int | float) or expect[key] <= 0):
+            raise ParameterError(f"expect.{key}", "must be a number > 0 (standard errors)")
     for key, value in expect.items():
-        if key in (*EXPECT_LEVELS, "limit_tolerance"):
+        if key in (*EXPECT_LEVELS, "limit_tolerance", "expected_regret_z", "online_to_batch_z"):
             continue
         if not isinstance(value, list) or len(value) < 2:
             raise ParameterError(f"expect.{key}", "must list at least two entries")

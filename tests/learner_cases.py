@@ -54,7 +54,15 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.05, "weight_decay": 0.1, "decoupled": False},
         {"eta": 0.1, "weight_decay": 0.05, "schedule": {"kind": "wsd", "warmup": 3}},
     ],
+    "eg": [
+        {"step": "constant", "eta": 0.5},
+        {"step": "tuned", "L_inf": 2.0},
+        {"step": "anytime", "L_inf": 3.0},
+    ],
 }
+
+# learners that run on one domain only
+SIMPLEX_ONLY = {"eg"}
 
 # hindsight learners need an oblivious linear adversary
 OBLIVIOUS_LINEAR_ONLY = {"adagrad_oracle"}

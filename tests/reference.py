@@ -18,6 +18,10 @@ from occ.harness import repetition_generators
 def loss_value(family: Any, params: np.ndarray, w: np.ndarray) -> float:
     if family.name == "linear":
         return float(sum(p * x for p, x in zip(params, w, strict=True)))
+    if family.name == "least_squares":
+        return 0.5 * float(params[:-1] @ w - params[-1]) ** 2
+    if family.name == "log_wealth":
+        return -math.log(float(params @ w))
     if family.name == "quadratic":
         return 0.5 * float(sum(h * (x - p) ** 2 for h, x, p in zip(family.h, w, params,
                                                                    strict=True)))
@@ -27,6 +31,10 @@ def loss_value(family: Any, params: np.ndarray, w: np.ndarray) -> float:
 def loss_gradient(family: Any, params: np.ndarray, w: np.ndarray) -> np.ndarray:
     if family.name == "linear":
         return np.array(params, dtype=float)
+    if family.name == "least_squares":
+        return params[:-1] * float(params[:-1] @ w - params[-1])
+    if family.name == "log_wealth":
+        return -params / float(params @ w)
     if family.name == "quadratic":
         return np.array([h * (x - p) for h, x, p in zip(family.h, w, params, strict=True)])
     raise NotImplementedError(family.name)
@@ -37,6 +45,15 @@ def euclidean_projection(domain: Any, y: np.ndarray) -> np.ndarray:
     """Plain Euclidean projection, coordinate by coordinate where possible."""
     if domain.name == "unconstrained":
         return y.copy()
+    if domain.name == "simplex":  # bisection on the threshold of max(y - theta, 0)
+        low, high = float(y.min()) - 1.0, float(y.max())
+        for _ in range(200):
+            mid = (low + high) / 2
+            if sum(max(v - mid, 0.0) for v in y) > 1:
+                low = mid
+            else:
+                high = mid
+        return np.array([max(v - high, 0.0) for v in y])
     if domain.name == "box":
         lo = np.broadcast_to(np.asarray(domain.low, dtype=float), y.shape)
         hi = np.broadcast_to(np.asarray(domain.high, dtype=float), y.shape)
@@ -68,18 +85,34 @@ def solver_comparator(family: Any, domain: Any, params: np.ndarray) -> tuple[np.
     T, d = params.shape
     if family.name == "linear":
         G = params.sum(axis=0)
-        if domain.name == "box":
-            lo = np.broadcast_to(np.asarray(domain.low, dtype=float), (d,))
-            hi = np.broadcast_to(np.asarray(domain.high, dtype=float), (d,))
-            res = optimize.linprog(G, bounds=list(zip(lo, hi, strict=True)), method="highs")
-            return res.x, float(res.fun)
-        fun = lambda w: float(G @ w)  # noqa: E731
-        jac = lambda w: G  # noqa: E731
-    else:
+        fun, jac = (lambda w: float(G @ w)), (lambda w: G)
+    elif family.name == "quadratic":
         h = family.h
         X, Q, n = params.sum(axis=0), float(np.sum(h * params**2)), T
         fun = lambda w: 0.5 * (n * np.sum(h * w * w) - 2 * np.sum(h * w * X) + Q)  # noqa: E731
         jac = lambda w: h * (n * w - X)  # noqa: E731
+    elif family.name == "least_squares":
+        d = d - 1
+        A, b = params[:, :-1], params[:, -1]
+        fun = lambda w: 0.5 * float(np.sum((A @ w - b) ** 2))  # noqa: E731
+        jac = lambda w: A.T @ (A @ w - b)  # noqa: E731
+    else:  # log wealth
+        fun = lambda w: -float(np.sum(np.log(params @ w)))  # noqa: E731
+        jac = lambda w: -(params / (params @ w)[:, None]).sum(axis=0)  # noqa: E731
+    if domain.name == "box" and family.name == "linear":
+        lo = np.broadcast_to(np.asarray(domain.low, dtype=float), (d,))
+        hi = np.broadcast_to(np.asarray(domain.high, dtype=float), (d,))
+        res = optimize.linprog(G, bounds=list(zip(lo, hi, strict=True)), method="highs")
+        return res.x, float(res.fun)
+    if domain.name == "simplex":
+        floor = 1e-12 if family.name == "log_wealth" else 0.0
+        res = optimize.minimize(fun, np.full(d, 1.0 / d), jac=jac, method="SLSQP",
+                                bounds=[(floor, 1.0)] * d,
+                                constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+                                options={"ftol": 1e-15, "maxiter": 1000})
+        u = np.clip(res.x, 0, None)
+        u = u / u.sum()
+        return u, float(fun(u))
     if domain.name == "unconstrained":
         res = optimize.minimize(fun, np.zeros(d), jac=jac, method="BFGS",
                                 options={"gtol": 1e-12})
@@ -125,6 +158,9 @@ def reference_projection(domain: Any, y: np.ndarray, M: np.ndarray) -> np.ndarra
     """``argmin_{w in V} (w - y)^T M (w - y)`` for a dense PSD ``M`` (d, d)."""
     if domain.name == "unconstrained":
         return y.copy()
+    if domain.name == "simplex":  # occ offers the Euclidean geometry only there
+        assert np.allclose(M, M[0, 0] * np.eye(len(y)))
+        return euclidean_projection(domain, y)
     diagonal = np.count_nonzero(M - np.diag(np.diag(M))) == 0
     if domain.name == "box":
         if diagonal or np.allclose(M, M[0, 0] * np.eye(len(y))):
@@ -172,8 +208,26 @@ class ReferenceLearner:
         """``(w~_{t+1}, P_t)``: the unprojected step and the projection geometry."""
         if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
             return self._adam(w, g)
+        if self.learner.name == "eg":
+            return self._eg(w, g), None
         P = self.precision(g)
         return w - _pinv_solve(P, g), P
+
+    def _eg(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """(60): w_{t+1,i} = w_{t,i} exp(-eta_t g_i) / sum_j w_{t,j} exp(-eta_t g_j), with the
+        exponent shifted by its maximum (exact algebra, no overflow)."""
+        L, d = self.learner, self.d
+        self.t += 1
+        if L.step in ("constant", "hindsight"):
+            eta = float(np.asarray(L.eta).reshape(-1)[0])
+        else:
+            n = L.horizon if L.step == "tuned" else self.t
+            eta = math.sqrt(2 * math.log(d) / n) / L.L_inf
+        exponents = [math.log(wi) - eta * gi for wi, gi in zip(w, g, strict=True)]
+        top = max(exponents)
+        weights = [math.exp(e - top) for e in exponents]
+        total = math.fsum(weights)
+        return np.array([v / total for v in weights])
 
     def _adam(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Section 4.4's pseudocode, coordinate by coordinate (errata E8-E11 applied)."""
@@ -267,7 +321,9 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         g = loss_gradient(family, params, w)
         losses.append(loss_value(family, params, w))
         y, P = reference.step(w, g)
-        if np.all(np.isfinite(P)):
+        if P is None:  # EG: the normalization is the Bregman projection
+            w = y
+        elif np.all(np.isfinite(P)):
             w = reference_projection(domain, y, P if learner.projection == "bregman"
                                      else np.eye(d))
         else:  # a zero step size (a schedule at 0): no step, w stays in V
@@ -275,7 +331,7 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         iterates.append(w.copy())
         grads.append(g)
         params_all.append(params)
-        precisions.append(P)
+        precisions.append(P if P is not None else np.full((d, d), np.nan))
         etas.append(1.0 / P[0, 0] if learner.name == "ogd" and P[0, 0] > 0 else math.inf)
     return {"w": np.array(iterates), "g": np.array(grads), "loss": np.array(losses),
             "params": np.array(params_all), "eta": np.array(etas), "family": family,

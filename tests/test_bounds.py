@@ -179,11 +179,31 @@ def _random_scenario(rng: np.random.Generator):
                          adversary=adversary, learners=learners, seed=int(rng.integers(0, 10**6)))
 
 
+def _random_simplex_scenario(rng: np.random.Generator):
+    d = int(rng.integers(2, 12))
+    adversaries = [{"kind": "experts_random", "gap": float(rng.uniform(0, 0.5))},
+                   {"kind": "experts_drift", "period": float(rng.uniform(2, 100))},
+                   {"kind": "experts_adaptive", "noise": float(rng.uniform(0, 1))},
+                   {"kind": "linear_gaussian", "mean": float(rng.normal())}]
+    adversary = adversaries[int(rng.integers(0, len(adversaries)))]
+    L_inf = float(rng.uniform(0.5, 3))
+    learners = {"eg_c": {"kind": "eg", "step": "constant", "eta": float(10 ** rng.uniform(-2, 1))},
+                "eg_t": {"kind": "eg", "step": "tuned", "L_inf": L_inf},
+                "eg_a": {"kind": "eg", "step": "anytime", "L_inf": L_inf},
+                "ogd": {"kind": "ogd", "step": "sqrt", "c": float(10 ** rng.uniform(-2, 0))},
+                "rms": {"kind": "rmsprop", "eta": 0.05}}
+    if adversary["kind"] != "experts_adaptive":
+        learners["eg_h"] = {"kind": "eg", "step": "hindsight"}
+    return make_scenario(d=d, T=int(rng.integers(1, 300)), seeds=4,
+                         domain={"kind": "simplex"}, adversary=adversary, learners=learners,
+                         seed=int(rng.integers(0, 10**6)))
+
+
 def test_every_applicable_bound_holds_on_random_instances() -> None:
     rng = np.random.default_rng(20261128)
     seen: set[str] = set()
-    for _ in range(30):
-        sc = _random_scenario(rng)
+    for i in range(40):
+        sc = _random_scenario(rng) if i % 4 else _random_simplex_scenario(rng)
         result = occ.run(sc)
         applicable = result.bounds[result.bounds["applicable"]]
         bad = applicable[applicable["violated"]]

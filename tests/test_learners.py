@@ -11,7 +11,7 @@ import array_api_strict as strict
 import numpy as np
 import pytest
 from conftest import make_scenario
-from learner_cases import LEARNER_CASES, OBLIVIOUS_LINEAR_ONLY
+from learner_cases import LEARNER_CASES, OBLIVIOUS_LINEAR_ONLY, SIMPLEX_ONLY
 from reference import reference_game
 
 import occ
@@ -22,7 +22,10 @@ from occ.harness import Hindsight
 from occ.learners import LEARNERS, make_learner
 from occ.learners.base import LearnerConfig
 
-CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases]
+CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
+         if name not in SIMPLEX_ONLY]
+SIMPLEX_CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
+                 if name in SIMPLEX_ONLY]
 DOMAINS = {
     "ball": {"kind": "ball", "radius": 1.0},
     "box": {"kind": "box", "low": -0.5, "high": 0.8},
@@ -196,3 +199,46 @@ def test_oracle_needs_hindsight() -> None:
     state = learner.init(np.zeros((1, 2)))
     with pytest.raises(ParameterError, match="hindsight"):
         learner.update(state, np.ones((1, 2)))
+
+
+@pytest.mark.parametrize(("name", "case"), SIMPLEX_CASES)
+@pytest.mark.parametrize("adversary", [{"kind": "experts_random"},
+                                       {"kind": "experts_adaptive", "noise": 0.5},
+                                       {"kind": "linear_gaussian", "mean": 0.0}],
+                         ids=lambda a: a["kind"])
+def test_simplex_learner_matches_reference_loop(name, case, adversary) -> None:
+    sc = make_scenario(domain={"kind": "simplex"}, adversary=adversary, d=5, T=40,
+                       learners={"x": {"kind": name, **case}})
+    result = occ.run(sc, keep_trajectories=True)
+    learner = make_learner(name, domain=sc.domain, **case)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        np.testing.assert_allclose(result.trajectories["x"][:, k, :], game["w"][:-1],
+                                   rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("name", "case"), SIMPLEX_CASES)
+def test_simplex_learner_batched_and_strict(name, case) -> None:
+    from occ.domains import Simplex
+
+    rng = np.random.default_rng(5)
+    g = rng.normal(size=(20, 4, 3))
+    learner = make_learner(name, domain=Simplex(), **case).for_horizon(20)
+    w1 = np.full((4, 3), 1 / 3)
+    batch = _trajectory(learner, g, w1)
+    for r in range(4):
+        np.testing.assert_array_equal(_trajectory(learner, g[:, r:r + 1], w1[r:r + 1])[:, 0],
+                                      batch[:, r])
+    state = learner.init(strict.asarray(w1), strict)
+    for t in range(20):
+        w, state = learner.update(state, strict.asarray(g[t]), strict)
+        np.testing.assert_allclose(np.from_dlpack(w), batch[t], rtol=1e-14)
+
+
+def _trajectory(learner, g, w1):
+    state = learner.init(w1)
+    out = []
+    for t in range(g.shape[0]):
+        w, state = learner.update(state, g[t])
+        out.append(w)
+    return np.array(out)

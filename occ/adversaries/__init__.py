@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from occ.adversaries.base import Adversary, LinearLoss, LossFamily, QuadraticLoss
+from occ.adversaries.experts import ExpertsAdaptive, ExpertsDrift, ExpertsRandom
 from occ.adversaries.linear import (
     LinearAdaptive,
     LinearBernoulli,
@@ -13,14 +14,18 @@ from occ.adversaries.linear import (
     LinearPeriodic,
     LinearSparse,
 )
+from occ.adversaries.portfolio import Portfolio
 from occ.adversaries.quadratic import Quadratic
+from occ.adversaries.rademacher import Rademacher
+from occ.adversaries.stochastic import LeastSquares
 from occ.errors import UnknownNameError
 from occ.params import build
 
 ADVERSARIES: dict[str, type] = {
     cls.name: cls
     for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, LinearPeriodic,
-                LinearBernoulli, Quadratic)
+                LinearBernoulli, Quadratic, ExpertsRandom, ExpertsDrift, ExpertsAdaptive,
+                Rademacher, Portfolio, LeastSquares)
 }
 
 

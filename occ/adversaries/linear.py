@@ -43,6 +43,15 @@ class LinearGaussian:
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
         return data
 
+    def excess_risk(self, w_bar: np.ndarray, domain: Any) -> np.ndarray:
+        """Online-to-batch (Appendix A): the losses are iid with mean gradient
+        ``m = mean c``, so ``J(w) = m^T w`` and the excess risk of w_bar is
+        ``m^T w_bar - min_V m^T w``."""
+        d = w_bar.shape[-1]
+        m = self.mean * np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
+        _, best = domain.linear_minimum(m[None], np)
+        return w_bar @ m - float(best[0])
+
 
 @dataclass(frozen=True)
 class LinearSparse:

@@ -12,6 +12,7 @@ from typing import Any
 from occ.errors import UnknownNameError
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
+from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ogd import OGD
 from occ.params import build
@@ -19,7 +20,7 @@ from occ.params import build
 LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
-                RMSProp, Adam, AMSGrad, AdamW)
+                RMSProp, Adam, AMSGrad, AdamW, EG)
 }
 
 
