@@ -39,6 +39,16 @@ def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
     return frame
 
 
+def _with_state_size(info: dict[str, Any], sc: Scenario) -> dict[str, Any]:
+    """The learner's optimizer-state size: floats per matrix (or vector) and bytes per
+    parameter in float64 (Adam 16, Adafactor 8 (m+n)/(mn), AdamNMF 8 (m+n) r/(mn),
+    Shampoo 8 (m^2+n^2)/(mn))."""
+    floats = info.get("state_floats")
+    if floats is None:
+        return info
+    return {**info, "state_bytes_per_parameter": 8.0 * floats / sc.d}
+
+
 def run(
     scenario: str | Path | Scenario,
     *,
@@ -63,7 +73,7 @@ def run(
     sc = with_size(sc, T, seeds, seed)
     xp = get_namespace(backend)
     repetitions = np.arange(sc.seeds)
-    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions)
+    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
                for s in sc.learners]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)
     started = time.perf_counter()
@@ -84,7 +94,7 @@ def run(
         "scenario": sc.resolved(),
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
         "checkpoints": checkpoints.tolist(),
-        "learners": {o.batch.label: o.info for o in outcomes},
+        "learners": {o.batch.label: _with_state_size(o.info, sc) for o in outcomes},
         "diverged": {
             str(label): {int(s): int(a) for s, a, lab in
                          zip(o.batch.row_seeds, o.statistics.diverged_at, o.batch.row_labels,

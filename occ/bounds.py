@@ -296,6 +296,27 @@ _register(
     Bound("eg_anytime", "max_t KL(u, w_t)/eta_T + 1/2 sum_t eta_t ||g_t||_inf^2",
           _family("eg"), _eta_nonincreasing,
           lambda s, i: s.kl_max / s.eta + s.kl_gradient_term),
+    # Shampoo, Section 6 (with the eps start: the learner's own L_T, R_T)
+    Bound("shampoo", "D^2 tr(A_T)/(2 eta) + eta r tr(A_T)  (A_T = L_T^{1/4} kron R_T^{1/4}, "
+          "r = max_t rank G_t)",
+          _family("shampoo", statistics="sum", root="quarter", fresh_roots=True), _monotone,
+          lambda s, i: s.trace_P * (s.D**2 / 2 + _column(i, "eta") ** 2 * s.max_rank),
+          frozenset({"matrix_rank"})),
+    Bound("shampoo_literal", "D0 sqrt(2 r0) tr(L_T^{1/4}) tr(R_T^{1/4})  (eta = D0/sqrt(2 r0), "
+          "needs D0 >= D and r0 >= r)",
+          lambda i: _family("shampoo", statistics="sum", root="quarter", fresh_roots=True)(i)
+          and i.get("eta_is_default", False),
+          lambda s, i: _monotone(s, i) + [
+              (_column(i, "D0") >= s.D, "needs D0 >= D"),
+              (_column(i, "r0") >= s.max_rank, "needs r0 >= max_t rank(G_t)")],
+          lambda s, i: _column(i, "D0") * np.sqrt(2 * _column(i, "r0")) * _column(i, "eta")
+          * s.trace_P, frozenset({"matrix_rank"})),
+    Fact("eq42", "O_t^{1/2} <= sqrt(r) L_t^{1/4} kron R_t^{1/4} = B  (eps start: O_t + r eps I),"
+         " as lambda_max(B^{-1/2} O_t^{1/2} B^{-1/2}) <= 1",
+         lambda info: _family("shampoo", statistics="sum", root="quarter",
+                              fresh_roots=True)(info) and bool(info.get("outer_products")),
+         lambda s: s.eq42_ratio, lambda s: np.ones_like(s.eq42_ratio),
+         frozenset({"outer", "matrix_rank", "kronecker_42"})),
     # the lemmas
     Fact("fact21_scalar", "sum_t ||g_t||^2 / sqrt(S_t) <= 2 sqrt(S_T)  (Fact 2.1, d = 1)",
          lambda info: bool(info.get("mirror_descent")),

@@ -17,7 +17,13 @@ import numpy as np
 
 from occ.errors import ParameterError, UnknownNameError
 from occ.params import RealVector, param, validate
-from occ.regularizers import DiagonalPrecision, FullPrecision, Precision, ScalarPrecision
+from occ.regularizers import (
+    DiagonalPrecision,
+    FullPrecision,
+    KroneckerPrecision,
+    Precision,
+    ScalarPrecision,
+)
 
 SECULAR_TOLERANCE = 1e-15
 """Relative residual |1/||w~|| - 1/rho| * rho at which the ball projection stops."""
@@ -92,7 +98,7 @@ class Ball:
         return np.broadcast_to(np.asarray(self.centre, dtype=float), (d,)).copy()
 
     def projection_is_exact(self, precision_kind: str) -> bool:
-        return precision_kind in ("scalar", "diagonal", "full")
+        return precision_kind in ("scalar", "diagonal", "full", "kronecker")
 
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """The l2 projection equals the P-norm projection only for a spherical P."""
@@ -116,6 +122,10 @@ class Ball:
             return c + weighted_ball_projection(z, precision.p, self.radius, xp)
         if isinstance(precision, FullPrecision):  # rotate: the ball is rotation invariant
             rotated = weighted_ball_projection(precision.rotate(z, xp), precision.lam,
+                                               self.radius, xp)
+            return c + precision.unrotate(rotated, xp)
+        if isinstance(precision, KroneckerPrecision):  # Q = Q_L kron Q_R, (67)
+            rotated = weighted_ball_projection(precision.rotate(z, xp), precision._lam(xp),
                                                self.radius, xp)
             return c + precision.unrotate(rotated, xp)
         raise NotImplementedError(f"ball projection for {precision.kind} precision")
@@ -164,7 +174,7 @@ class Box:
         return (lo + hi) / 2.0
 
     def projection_is_exact(self, precision_kind: str) -> bool:
-        return precision_kind in ("scalar", "diagonal", "full")
+        return precision_kind in ("scalar", "diagonal", "full", "kronecker")
 
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """Clipping is the P-norm projection for every diagonal P (the problem separates)."""
@@ -180,7 +190,7 @@ class Box:
 
     def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
         lo, hi = (xp.asarray(v.copy()) for v in self._bounds(y.shape[-1]))
-        if isinstance(precision, FullPrecision):
+        if isinstance(precision, FullPrecision | KroneckerPrecision):
             return box_quadratic_projection(y, precision.dense(xp), lo, hi, xp)
         return xp.clip(y, lo, hi)
 

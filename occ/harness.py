@@ -107,9 +107,12 @@ def grid_parameters(kind: str, params: dict[str, Any]) -> list[str]:
 
 
 def expand_learner(
-    label: str, kind: str, params: dict[str, Any], domain: Any, seeds: np.ndarray
+    label: str, kind: str, params: dict[str, Any], domain: Any, seeds: np.ndarray,
+    shape: tuple[int, int] | None = None,
 ) -> LearnerBatch:
-    """Build a learner; list-valued numeric hyperparameters form a grid in the batch axis."""
+    """Build a learner; list-valued numeric hyperparameters form a grid in the batch axis.
+    Matrix learners get the scenario's ``shape``; learners with their own randomness get
+    the repetition index of every row."""
     grid_keys = grid_parameters(kind, params)
     for k in grid_keys:
         if not params[k] or any(not isinstance(x, int | float) or isinstance(x, bool)
@@ -121,6 +124,14 @@ def expand_learner(
     fixed = {k: v for k, v in params.items() if k not in grid_keys}
     for k, values in zip(grid_keys, zip(*combos, strict=True), strict=True):
         fixed[k] = np.repeat(np.asarray(values, dtype=float), S)
+    cls = LEARNERS.get(kind)
+    if cls is not None and cls.matrix:
+        if shape is None:
+            raise ParameterError("kind", f"learner {kind!r} works on matrices: give the "
+                                 "scenario's shape = [m, n]")
+        fixed["shape"] = tuple(shape)
+    if cls is not None and "repetitions" in {f.name for f in dataclasses.fields(cls)}:
+        fixed["repetitions"] = tuple(np.tile(seeds, len(combos)).tolist())
     learner = make_learner(kind, domain=domain, **fixed)
     names = [
         label if not grid_keys else
@@ -325,7 +336,7 @@ def simulate(
         stepper.recorder = Recorder(checkpoints, U, values, w1(b), bool(info["mirror_descent"]),
                                     xp, needs=needed_statistics(info, bound_names),
                                     keep_trajectory=keep_trajectories,
-                                    kl=info.get("geometry") == "kl")
+                                    kl=info.get("geometry") == "kl", info=info)
         steppers.append(stepper)
     drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
           steppers, progress)

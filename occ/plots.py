@@ -239,6 +239,29 @@ def plot_online_to_batch(result: Any, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_memory(result: Any, path: Path) -> None:
+    """``memory.png``: final mean regret against optimizer-state bytes per parameter."""
+    learners = result.meta.get("learners", {})
+    T = result.metrics["t"].max()
+    final = result.metrics[result.metrics["t"] == T].groupby("learner")["regret"].mean()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for label, info in learners.items():
+        size = info.get("state_bytes_per_parameter")
+        if size is None or label not in final:
+            continue
+        ax.scatter([size], [final[label]], s=40)
+        ax.annotate(label, (size, final[label]), fontsize=8, xytext=(4, 4),
+                    textcoords="offset points")
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel("optimizer state, bytes per parameter (float64)")
+    ax.set_ylabel(f"final mean regret at T = {T}")
+    ax.set_title("regret against optimizer-state size", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
 def plot_all(result: Any, folder: Path) -> list[Path]:
     """Draw every figure of a run into ``folder``, each written atomically."""
     from occ.results import atomic_write
@@ -253,6 +276,9 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
     if result.meta.get("grids"):
         atomic_write(folder / "sensitivity.png", lambda p: plot_sensitivity(result, p))
         written.append(folder / "sensitivity.png")
+    if result.meta.get("scenario", {}).get("shape"):
+        atomic_write(folder / "memory.png", lambda p: plot_memory(result, p))
+        written.append(folder / "memory.png")
     if "expected_regret" in result.metrics:
         atomic_write(folder / "lower_bound.png", lambda p: plot_lower_bound(result, p))
         written.append(folder / "lower_bound.png")

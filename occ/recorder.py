@@ -78,6 +78,8 @@ class Statistics:
     L_inf: np.ndarray | None = None  # max_t ||g_t||_inf
     eta: np.ndarray | None = None  # eta_t at the checkpoint (KL learners)
     eta_nonincreasing: np.ndarray | None = None  # (R, K) bool
+    max_rank: np.ndarray | None = None  # max_t rank(G_t) (matrix learners)
+    eq42_ratio: np.ndarray | None = None  # lambda_max(B^-1/2 (O + r eps I)^1/2 B^-1/2)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -105,6 +107,7 @@ class Recorder:
         needs: frozenset[str] = frozenset(),
         keep_trajectory: bool = False,
         kl: bool = False,
+        info: dict[str, Any] | None = None,
     ) -> None:
         self.xp = xp
         self.checkpoints = np.asarray(checkpoints)
@@ -126,6 +129,9 @@ class Recorder:
             self.previous = None
         self.needs = needs
         self.kl = kl
+        self.info = info or {}
+        if "matrix_rank" in needs:
+            self.max_rank = xp.zeros((R,), dtype=xp.float64)
         if kl:  # entropy geometry (EG): (8) with KL and the l_inf dual norm
             self.kl_first, self.kl_max = z(R, K), xp.full((R, K), -np.inf, dtype=xp.float64)
             safe = xp.where(comparators > 0, comparators, 1.0)
@@ -175,6 +181,12 @@ class Recorder:
             self.DA2[:, k0:] = xp.maximum(self.DA2[:, k0:], self._quad(preconditioner, x,
                                                                        squared))
             self.inverse_eta = inverse_eta
+        if "matrix_rank" in self.needs:
+            m, n = self.info["shape"]
+            singular = xp.linalg.svdvals(xp.reshape(g, (g.shape[0], m, n)))
+            tolerance = max(m, n) * 2.220446049250313e-16 * xp.max(singular, axis=-1)
+            rank = xp.sum(xp.astype(singular > tolerance[:, None], xp.float64), axis=-1)
+            self.max_rank = xp.maximum(self.max_rank, rank)
         if "outer" in self.needs:
             self.O = self.O + g[:, :, None] * g[:, None, :]
             Q, root = inverse_root(self.O, -0.5, 0.0, xp)
@@ -221,6 +233,31 @@ class Recorder:
             self.eta_increased |= to_host(geometry.eta > self.eta_previous * (1 + 1e-12))
         self.eta_previous = geometry.eta
 
+    def _inequality_42(self, precision: Any) -> Any:
+        """(42) with the eps start (THEORY.md section 3, Shampoo bound):
+        ``(O_t + r eps I)^{1/2} <= sqrt(r) (L_t^{1/4} kron R_t^{1/4}) = B``, r the largest rank
+        so far, as the largest generalized eigenvalue ``lambda_max(B^{-1/2} O^{1/2} B^{-1/2})``
+        (at most 1 where (42) holds; 1 is tight)."""
+        from occ.regularizers import KroneckerPrecision
+
+        xp = self.xp
+        r = xp.maximum(self.max_rank, 1.0)
+        ones = xp.ones_like(precision.c)
+        B = KroneckerPrecision(precision.QL, precision.a, precision.QR, precision.b, ones)
+        lam = B._lam(xp) * xp.sqrt(r)[:, None]
+        # eigenvalues of O at round-off level are exact zeros (O_t has rank <= t r), so the
+        # eps directions get exactly sqrt(r eps) rather than sqrt(noise + r eps)
+        Q, mu = inverse_root(self.O, 1.0, 0.0, xp)
+        root = xp.sqrt(mu + (r * self.info["eps"])[:, None])
+        O_root = (Q * root[:, None, :]) @ xp.matrix_transpose(Q)
+        # B^{-1/2} O^{1/2} B^{-1/2} in B's eigenbasis (Q_L kron Q_R), scaled by lam^{-1/2}
+        basis = KroneckerPrecision(precision.QL, xp.ones_like(precision.a), precision.QR,
+                                   xp.ones_like(precision.b), ones)
+        rotated = basis.rotate(xp.matrix_transpose(basis.rotate(O_root, xp)), xp)
+        scale = 1.0 / xp.sqrt(lam)
+        M = rotated * scale[:, :, None] * scale[:, None, :]
+        return xp.max(xp.linalg.eigvalsh((M + xp.matrix_transpose(M)) / 2), axis=-1)
+
     def _quad(self, precision: Any, x: Any, squared: Any) -> Any:
         """``x^T P x``, reusing ``||x||^2`` when ``P`` is spherical."""
         if precision.kind == "scalar":
@@ -245,6 +282,10 @@ class Recorder:
             values["coordinate_squares"] = self.coordinate_squares
         if "constant_A" in self.needs:
             values["inverse_eta"] = self.inverse_eta
+        if "matrix_rank" in self.needs:
+            values["max_rank"] = self.max_rank
+        if "kronecker_42" in self.needs:
+            values["eq42_ratio"] = self._inequality_42(precision)
         if "outer" in self.needs:
             lam = xp.maximum(xp.linalg.eigvalsh(self.O), 0.0)
             values["trace_root_O"] = xp.sum(xp.sqrt(lam), axis=-1)
@@ -288,4 +329,5 @@ class Recorder:
             kl_gradient_term=snap.get("kl_gradient_term"), S_inf=snap.get("S_inf"),
             L_inf=snap.get("L_inf"), eta=snap.get("eta"),
             eta_nonincreasing=snap.get("eta_nonincreasing"),
+            max_rank=snap.get("max_rank"), eq42_ratio=snap.get("eq42_ratio"),
         )

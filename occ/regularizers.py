@@ -171,4 +171,118 @@ def inverse_root(matrix: Any, power: float, floor: float, xp: ModuleType) -> tup
     positive = lam > 0
     safe = xp.where(positive, lam, 1.0)
     return Q, xp.where(positive, safe**power, 0.0)
-Precision = ScalarPrecision | DiagonalPrecision | FullPrecision
+
+
+MAX_DENSE_KRONECKER = 64
+"""Up to this m n the monotonicity of a Kronecker precision is measured exactly (dense
+eigenvalues of Gamma_t); above it, by the sufficient factor-wise condition."""
+
+
+@dataclass(frozen=True)
+class KroneckerPrecision:
+    """``P = c (Q_L diag(a) Q_L^T) kron (Q_R diag(b) Q_R^T)`` on row-major ``vec(W)``
+    (Shampoo's ``A_t/eta = L_t^{1/4} kron R_t^{1/4} / eta``, (41)); arrays (R, m, m), (R, m),
+    (R, n, n), (R, n) and ``c`` (R,). Vectors have shape (R, ..., m n). Its eigenbasis is
+    ``Q_L kron Q_R`` with eigenvalues ``c a_i b_j``, and ``(Q_L kron Q_R)^T vec(X) =
+    vec(Q_L^T X Q_R)`` (67): nothing of size (m n)^2 is formed."""
+
+    QL: Any
+    a: Any
+    QR: Any
+    b: Any
+    c: Any
+    kind = "kronecker"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.a.shape[-1], self.b.shape[-1]
+
+    def _matrices(self, x: Any, xp: ModuleType) -> Any:
+        m, n = self.shape
+        return xp.reshape(x, x.shape[:-1] + (m, n))
+
+    def _factor(self, Q: Any, extra: int) -> Any:
+        return Q if extra == 0 else Q[(slice(None),) + (None,) * extra]
+
+    def rotate(self, x: Any, xp: ModuleType) -> Any:
+        X = self._matrices(x, xp)
+        extra = x.ndim - 2
+        QL, QR = self._factor(self.QL, extra), self._factor(self.QR, extra)
+        Y = xp.matrix_transpose(QL) @ X @ QR
+        return xp.reshape(Y, x.shape)
+
+    def unrotate(self, y: Any, xp: ModuleType) -> Any:
+        Y = self._matrices(y, xp)
+        X = self.QL @ Y @ xp.matrix_transpose(self.QR)
+        return xp.reshape(X, y.shape)
+
+    def _lam(self, xp: ModuleType) -> Any:
+        grid = self.c[:, None, None] * self.a[:, :, None] * self.b[:, None, :]
+        return xp.reshape(grid, (grid.shape[0], grid.shape[1] * grid.shape[2]))
+
+    def solve(self, g: Any, xp: ModuleType) -> Any:
+        lam = self._lam(xp)
+        y = self.rotate(g, xp)
+        safe = xp.where(lam > 0, lam, 1.0)
+        return self.unrotate(xp.where(lam > 0, y / safe, 0.0), xp)
+
+    def quad(self, x: Any, xp: ModuleType) -> Any:
+        y = self.rotate(x, xp)
+        lam = self._lam(xp)
+        if x.ndim > 2:
+            lam = xp.reshape(lam, (lam.shape[0],) + (1,) * (x.ndim - 2) + (lam.shape[-1],))
+        return xp.sum(lam * y * y, axis=-1)
+
+    def dual_quad(self, g: Any, xp: ModuleType) -> Any:
+        lam = self._lam(xp)
+        y = self.rotate(g, xp)
+        safe = xp.where(lam > 0, lam, 1.0)
+        return xp.sum(xp.where(lam > 0, y * y / safe, 0.0), axis=-1)
+
+    def trace(self, d: int, xp: ModuleType) -> Any:
+        """(72): ``tr(A kron B) = tr(A) tr(B)``."""
+        return self.c * xp.sum(self.a, axis=-1) * xp.sum(self.b, axis=-1)
+
+    def factors(self, xp: ModuleType) -> tuple[Any, Any]:
+        """The dense factors ``c Q_L diag(a) Q_L^T`` and ``Q_R diag(b) Q_R^T``."""
+        left = (self.QL * self.a[:, None, :]) @ xp.matrix_transpose(self.QL)
+        right = (self.QR * self.b[:, None, :]) @ xp.matrix_transpose(self.QR)
+        return left * self.c[:, None, None], right
+
+    def dense(self, xp: ModuleType) -> Any:
+        """``P`` as an (R, m n, m n) matrix (row-major Kronecker product), for small m n."""
+        left, right = self.factors(xp)
+        m, n = self.shape
+        K = left[:, :, None, :, None] * right[:, None, :, None, :]
+        return xp.reshape(K, (K.shape[0], m * n, m * n))
+
+    def gamma_extremes(self, previous: KroneckerPrecision | None,
+                       xp: ModuleType) -> tuple[Any, Any]:
+        """Exact (dense eigenvalues of ``P_t - P_{t-1}``) for ``m n <= MAX_DENSE_KRONECKER``.
+        Above, the sufficient condition of (75): both factor differences PSD (with the
+        scale folded into the left factor); it may call a monotone sequence non-monotone,
+        never the reverse."""
+        m, n = self.shape
+        scale = xp.max(self._lam(xp), axis=-1)
+        scale = xp.where(scale > 0, scale, 1.0)
+        if m * n <= MAX_DENSE_KRONECKER:
+            diff = self.dense(xp) - (0.0 if previous is None else previous.dense(xp))
+            eigenvalues = xp.linalg.eigvalsh(diff)
+            return (xp.min(eigenvalues, axis=-1) / scale,
+                    xp.max(xp.abs(eigenvalues), axis=-1) / scale)
+        left, right = self.factors(xp)
+        if previous is None:
+            low = xp.zeros_like(scale)
+            return low, low
+        old_left, old_right = previous.factors(xp)
+        dl = xp.linalg.eigvalsh(left - old_left)
+        dr = xp.linalg.eigvalsh(right - old_right)
+        top_l = xp.max(xp.abs(xp.linalg.eigvalsh(left)), axis=-1)
+        top_r = xp.max(xp.abs(xp.linalg.eigvalsh(right)), axis=-1)
+        low = xp.minimum(xp.min(dl, axis=-1) / top_l, xp.min(dr, axis=-1) / top_r)
+        change = xp.maximum(xp.max(xp.abs(dl), axis=-1) / top_l,
+                            xp.max(xp.abs(dr), axis=-1) / top_r)
+        return low, change
+
+
+Precision = ScalarPrecision | DiagonalPrecision | FullPrecision | KroneckerPrecision

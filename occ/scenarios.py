@@ -48,8 +48,23 @@ from occ.harness import expand_learner
 from occ.learners import LEARNERS
 from occ.params import Integer, describe_fields
 
-TOP_LEVEL = ("name", "description", "d", "T", "seeds", "seed", "checkpoints", "chunk",
-             "bounds", "check", "domain", "adversary", "learners", "expect")
+TOP_LEVEL = (
+    "name",
+    "description",
+    "d",
+    "shape",
+    "T",
+    "seeds",
+    "seed",
+    "checkpoints",
+    "chunk",
+    "bounds",
+    "check",
+    "domain",
+    "adversary",
+    "learners",
+    "expect",
+)
 
 
 def scenario_directories() -> list[Path]:
@@ -72,6 +87,7 @@ class Scenario:
     description: str
     path: str
     d: int
+    shape: tuple[int, int] | None
     T: int
     seeds: int
     seed: int
@@ -88,6 +104,7 @@ class Scenario:
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration with every default filled in (for `occ show`, meta.json)."""
+
         def fields(obj: Any) -> dict[str, Any]:
             out = {"kind": obj.name}
             for name, _default, _allowed, _doc in describe_fields(type(obj)):
@@ -103,13 +120,22 @@ class Scenario:
                 entry[name] = spec.params.get(name, default)
             learners[spec.label] = entry
         return {
-            "name": self.name, "description": self.description, "path": self.path,
-            "d": self.d, "T": self.T, "seeds": self.seeds, "seed": self.seed,
-            "checkpoints": self.checkpoints, "chunk": self.chunk,
+            "name": self.name,
+            "description": self.description,
+            "path": self.path,
+            "d": self.d,
+            "shape": list(self.shape) if self.shape else None,
+            "T": self.T,
+            "seeds": self.seeds,
+            "seed": self.seed,
+            "checkpoints": self.checkpoints,
+            "chunk": self.chunk,
             "check": {"T": self.check_T, "seeds": self.check_seeds},
             "bounds": list(self.bounds) if self.bounds is not None else "all that apply",
-            "domain": fields(self.domain), "adversary": fields(self.adversary),
-            "learners": learners, "expect": self.expect,
+            "domain": fields(self.domain),
+            "adversary": fields(self.adversary),
+            "learners": learners,
+            "expect": self.expect,
         }
 
 
@@ -136,8 +162,9 @@ def _kind(table: Any, section: str, registry: dict) -> tuple[str, dict]:
     params = dict(table)
     kind = params.pop("kind", None)
     if kind not in registry:
-        raise ParameterError(f"{section}.kind",
-                             f"must be one of {', '.join(registry)}, got {kind!r}")
+        raise ParameterError(
+            f"{section}.kind", f"must be one of {', '.join(registry)}, got {kind!r}"
+        )
     for key, value in params.items():
         _check_finite(value, f"{section}.{key}")
     return kind, params
@@ -157,7 +184,21 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     unknown = sorted(set(data) - set(TOP_LEVEL))
     if unknown:
         raise ParameterError(unknown[0], f"unknown field; allowed: {', '.join(TOP_LEVEL)}")
-    d = _int(data, "d", None, 1)
+    shape = data.get("shape")
+    if shape is not None:
+        if (
+            not isinstance(shape, list)
+            or len(shape) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)
+        ):
+            raise ParameterError("shape", f"must be [m, n], two integers >= 1, got {shape!r}")
+        shape = (shape[0], shape[1])
+        if "d" in data and data["d"] != shape[0] * shape[1]:
+            raise ParameterError(
+                "d",
+                f"must be m n = {shape[0] * shape[1]} for shape {list(shape)}, got {data['d']!r}",
+            )
+    d = _int(data, "d", shape[0] * shape[1] if shape else None, 1)
     T = _int(data, "T", None, 1)
     seeds = _int(data, "seeds", 10, 1)
     seed = _int(data, "seed", 0, 0)
@@ -171,14 +212,17 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     except ParameterError as exc:
         raise exc.located(None, "check") from None
 
-    domain_kind, domain_params = _kind(data.get("domain", {"kind": "unconstrained"}),
-                                       "domain", DOMAINS)
+    domain_kind, domain_params = _kind(
+        data.get("domain", {"kind": "unconstrained"}), "domain", DOMAINS
+    )
     try:
         domain = make_domain(domain_kind, **domain_params)
         domain.check_dimension(d)
     except ParameterError as exc:
         raise exc.located(None, "domain") from None
     adversary_kind, adversary_params = _kind(data.get("adversary"), "adversary", ADVERSARIES)
+    if shape is not None and adversary_kind in ("matrix_linear", "matrix_least_squares"):
+        adversary_params["shape"] = shape
     if adversary_kind == "portfolio" and "base" not in adversary_params:
         adversary_params["base"] = str(Path(path).parent) if path != "<test>" else ""
     try:
@@ -189,11 +233,15 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     periods = getattr(adversary, "periods", None)
     for key, value in (("T", T), ("check.T", check_T)):
         if periods is not None and value > periods:
-            raise ParameterError(key, f"must be <= {periods}, the periods in "
-                                 f"{adversary.path}, got {value}")
+            raise ParameterError(
+                key, f"must be <= {periods}, the periods in {adversary.path}, got {value}"
+            )
     if family.name == "linear" and not domain.bounded:
-        raise ParameterError("domain.kind", "linear losses need a bounded domain: 'ball' or "
-                             "'box' (on R^d the best fixed point is at infinity)")
+        raise ParameterError(
+            "domain.kind",
+            "linear losses need a bounded domain: 'ball' or "
+            "'box' (on R^d the best fixed point is at infinity)",
+        )
 
     learner_tables = data.get("learners")
     if not isinstance(learner_tables, dict) or not learner_tables:
@@ -202,10 +250,12 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     for label, table in learner_tables.items():
         kind, params = _kind(table, f"learners.{label}", LEARNERS)
         if "domain" in params:
-            raise ParameterError(f"learners.{label}.domain",
-                                 "the domain is the scenario's [domain] table, not a learner's")
+            raise ParameterError(
+                f"learners.{label}.domain",
+                "the domain is the scenario's [domain] table, not a learner's",
+            )
         try:
-            expand_learner(label, kind, params, domain, np.arange(1))
+            expand_learner(label, kind, params, domain, np.arange(1), shape)
         except ParameterError as exc:
             raise exc.located(None, f"learners.{label}") from None
         specs.append(LearnerSpec(label, kind, params))
@@ -213,8 +263,9 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     bounds = data.get("bounds")
     if bounds is not None:
         if not isinstance(bounds, list) or any(b not in BOUNDS for b in bounds):
-            raise ParameterError("bounds", f"must be a list of bound names from "
-                                 f"{', '.join(BOUNDS)}, got {bounds!r}")
+            raise ParameterError(
+                "bounds", f"must be a list of bound names from {', '.join(BOUNDS)}, got {bounds!r}"
+            )
         bounds = tuple(bounds)
     expect = data.get("expect", {})
     _check_expect(expect, {s.label for s in specs})
@@ -222,16 +273,37 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     if not isinstance(description, str):
         raise ParameterError("description", "must be a string")
     return Scenario(
-        name=str(data.get("name", default_name)), description=description, path=path, d=d,
-        T=T, seeds=seeds, seed=seed, checkpoints=checkpoints, chunk=chunk, check_T=check_T,
-        check_seeds=check_seeds, domain=domain, adversary=adversary, learners=tuple(specs),
-        bounds=bounds, expect=dict(expect), raw=data,
+        name=str(data.get("name", default_name)),
+        description=description,
+        path=path,
+        d=d,
+        shape=shape,
+        T=T,
+        seeds=seeds,
+        seed=seed,
+        checkpoints=checkpoints,
+        chunk=chunk,
+        check_T=check_T,
+        check_seeds=check_seeds,
+        domain=domain,
+        adversary=adversary,
+        learners=tuple(specs),
+        bounds=bounds,
+        expect=dict(expect),
+        raw=data,
     )
 
 
 EXPECT_LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
-EXPECT_KEYS = ("regret_order", "mean_iterate_order", "bound_order", *EXPECT_LEVELS,
-               "limit_tolerance", "expected_regret_z", "online_to_batch_z")
+EXPECT_KEYS = (
+    "regret_order",
+    "mean_iterate_order",
+    "bound_order",
+    *EXPECT_LEVELS,
+    "limit_tolerance",
+    "expected_regret_z",
+    "online_to_batch_z",
+)
 
 
 def _check_expect(expect: Any, labels: set[str]) -> None:
@@ -243,8 +315,11 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
         raise ParameterError("expect", f"allowed keys: {', '.join(EXPECT_KEYS)}")
     for key in EXPECT_LEVELS:
         table = expect.get(key, {})
-        if not isinstance(table, dict) or set(table) - labels or not all(
-                isinstance(v, int | float) for v in table.values()):
+        if (
+            not isinstance(table, dict)
+            or set(table) - labels
+            or not all(isinstance(v, int | float) for v in table.values())
+        ):
             raise ParameterError(f"expect.{key}", "must map learner labels to numbers")
     tolerance = expect.get("limit_tolerance", 0.0)
     if not isinstance(tolerance, int | float) or tolerance < 0:
@@ -259,11 +334,17 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
             raise ParameterError(f"expect.{key}", "must list at least two entries")
         for item in value:
             label, _, bound = str(item).partition(":")
-            if label not in labels or (key == "bound_order") != bool(bound) or (
-                    bound and bound not in BOUNDS):
+            if (
+                label not in labels
+                or (key == "bound_order") != bool(bound)
+                or (bound and bound not in BOUNDS)
+            ):
                 form = "LABEL:BOUND" if key == "bound_order" else "a learner label"
-                raise ParameterError(f"expect.{key}", f"entries must be {form} with labels "
-                                     f"from {', '.join(sorted(labels))}, got {item!r}")
+                raise ParameterError(
+                    f"expect.{key}",
+                    f"entries must be {form} with labels "
+                    f"from {', '.join(sorted(labels))}, got {item!r}",
+                )
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -277,8 +358,10 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
                 break
         else:
             names = ", ".join(list_scenarios()) or "(none found)"
-            raise UnknownNameError(f"unknown scenario {str(name_or_path)!r}; named scenarios: "
-                                   f"{names}; or give the path of a .toml file")
+            raise UnknownNameError(
+                f"unknown scenario {str(name_or_path)!r}; named scenarios: "
+                f"{names}; or give the path of a .toml file"
+            )
     shown = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -313,8 +396,9 @@ def list_scenarios() -> dict[str, str]:
     return found
 
 
-def with_size(scenario: Scenario, T: int | None = None, seeds: int | None = None,
-              seed: int | None = None) -> Scenario:
+def with_size(
+    scenario: Scenario, T: int | None = None, seeds: int | None = None, seed: int | None = None
+) -> Scenario:
     """The scenario with its horizon, repetitions or base seed overridden (validated)."""
     for name, value, low in (("T", T, 1), ("seeds", seeds, 1), ("seed", seed, 0)):
         if value is not None and (not isinstance(value, int) or value < low):

@@ -59,7 +59,24 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"step": "tuned", "L_inf": 2.0},
         {"step": "anytime", "L_inf": 3.0},
     ],
+    "shampoo": [
+        {},
+        {"statistics": "ema", "beta": 0.9, "eta": 0.2},
+        {"root": "idealized", "statistics": "ema", "eta": 0.1},
+        {"recompute_every": 3, "eta": 0.3},
+    ],
+    "adafactor": [
+        {"eta": 0.1},
+        {"eta": 0.1, "beta": 0.9, "beta1": 0.5},
+    ],
+    "adam_nmf": [
+        {"eta": 0.1, "rank": 1},
+        {"eta": 0.1, "rank": 2, "seed": 3},
+    ],
 }
+
+# learners of matrix parameters (tested with matrix adversaries and a shape)
+MATRIX_ONLY = {"shampoo", "adafactor", "adam_nmf"}
 
 # learners that run on one domain only
 SIMPLEX_ONLY = {"eg"}

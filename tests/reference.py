@@ -15,7 +15,16 @@ from occ.harness import repetition_generators
 
 
 # ----------------------------------------------------------------------------- losses
+def _matrix_parts(family: Any, params: np.ndarray, w: np.ndarray):
+    m, n, k = family.m, family.n, family.k
+    X, Y = params[: n * k].reshape(n, k), params[n * k:].reshape(m, k)
+    return X, Y, w.reshape(m, n)
+
+
 def loss_value(family: Any, params: np.ndarray, w: np.ndarray) -> float:
+    if family.name == "matrix_least_squares":
+        X, Y, W = _matrix_parts(family, params, w)
+        return 0.5 * float(np.sum((W @ X - Y) ** 2))
     if family.name == "linear":
         return float(sum(p * x for p, x in zip(params, w, strict=True)))
     if family.name == "least_squares":
@@ -29,6 +38,9 @@ def loss_value(family: Any, params: np.ndarray, w: np.ndarray) -> float:
 
 
 def loss_gradient(family: Any, params: np.ndarray, w: np.ndarray) -> np.ndarray:
+    if family.name == "matrix_least_squares":
+        X, Y, W = _matrix_parts(family, params, w)
+        return ((W @ X - Y) @ X.T).reshape(-1)
     if family.name == "linear":
         return np.array(params, dtype=float)
     if family.name == "least_squares":
@@ -91,6 +103,19 @@ def solver_comparator(family: Any, domain: Any, params: np.ndarray) -> tuple[np.
         X, Q, n = params.sum(axis=0), float(np.sum(h * params**2)), T
         fun = lambda w: 0.5 * (n * np.sum(h * w * w) - 2 * np.sum(h * w * X) + Q)  # noqa: E731
         jac = lambda w: h * (n * w - X)  # noqa: E731
+    elif family.name == "matrix_least_squares":
+        m, n, k = family.m, family.n, family.k
+        Xs = params[:, : n * k].reshape(T, n, k)
+        Ys = params[:, n * k:].reshape(T, m, k)
+        d = m * n
+
+        def fun(w):
+            W = w.reshape(m, n)
+            return 0.5 * float(sum(np.sum((W @ X - Y) ** 2) for X, Y in zip(Xs, Ys, strict=True)))
+
+        def jac(w):
+            W = w.reshape(m, n)
+            return sum((W @ X - Y) @ X.T for X, Y in zip(Xs, Ys, strict=True)).reshape(-1)
     elif family.name == "least_squares":
         d = d - 1
         A, b = params[:, :-1], params[:, -1]
@@ -204,14 +229,102 @@ class ReferenceLearner:
         self.O = float(getattr(learner, "eps0", 0.0) or 0.0) * np.eye(d)
         self.hindsight = hindsight
 
+    def _shampoo(self, g: np.ndarray) -> np.ndarray:
+        """(41): P_t = (L_t^{1/4} kron R_t^{1/4}) / eta as a dense Kronecker product, with
+        fractional matrix powers from scipy (I.1 idealized: tr(L)^{-1/2} L^{1/2} kron R^{1/2})."""
+        L = self.learner
+        m, n = L.shape
+        G = g.reshape(m, n)
+        if self.t == 1:
+            start = 0.0 if L.statistics == "ema" else L.eps
+            self.Lf, self.Rf = start * np.eye(m), start * np.eye(n)
+        if L.statistics == "sum":
+            self.Lf, self.Rf = self.Lf + G @ G.T, self.Rf + G.T @ G
+        else:
+            self.Lf = L.beta * self.Lf + (1 - L.beta) * G @ G.T
+            self.Rf = L.beta * self.Rf + (1 - L.beta) * G.T @ G
+        if (self.t - 1) % L.recompute_every == 0:
+            Lm, Rm = self.Lf, self.Rf
+            if L.statistics == "ema":
+                Lm = Lm / (1 - L.beta**self.t) + L.eps * np.eye(m)
+                Rm = Rm / (1 - L.beta**self.t) + L.eps * np.eye(n)
+            power = 0.25 if L.root == "quarter" else 0.5
+            left = np.real(linalg.fractional_matrix_power(Lm, power))
+            right = np.real(linalg.fractional_matrix_power(Rm, power))
+            A = np.kron((left + left.T) / 2, (right + right.T) / 2)
+            if L.root == "idealized":
+                A = A / math.sqrt(np.trace(Lm))
+            self.shampoo_P = A / L.step_size(m, n)
+        return self.shampoo_P
+
     def step(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(w~_{t+1}, P_t)``: the unprojected step and the projection geometry."""
         if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
             return self._adam(w, g)
         if self.learner.name == "eg":
             return self._eg(w, g), None
+        if self.learner.name == "adafactor":
+            return self._adafactor(w, g)
+        if self.learner.name == "adam_nmf":
+            return self._adam_nmf(w, g)
         P = self.precision(g)
         return w - _pinv_solve(P, g), P
+
+    def _adafactor(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Section 5.1 with E16-E17: row and column sums of G^2 + eps1, entry by entry."""
+        L = self.learner
+        m, n = L.shape
+        self.t += 1
+        t = self.t
+        G = g.reshape(m, n)
+        if t == 1:
+            self.rows, self.cols, self.mom = np.zeros(m), np.zeros(n), np.zeros((m, n))
+        C = G * G + L.eps1
+        for i in range(m):
+            self.rows[i] = L.beta * self.rows[i] + (1 - L.beta) * math.fsum(C[i, :])
+        for j in range(n):
+            self.cols[j] = L.beta * self.cols[j] + (1 - L.beta) * math.fsum(C[:, j])
+        total = (1 - L.beta**t) * math.fsum(self.rows)
+        if L.beta1 > 0:
+            self.mom = L.beta1 * self.mom + (1 - L.beta1) * G
+            M = self.mom / (1 - L.beta1**t)
+        else:
+            M = G
+        denom = np.array([[math.sqrt(self.rows[i] * self.cols[j] / total) + L.eps
+                           for j in range(n)] for i in range(m)])
+        y = w - L.eta * (M / denom).reshape(-1)
+        return y, np.diag(denom.reshape(-1) / L.eta)
+
+    def _adam_nmf(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """K.2 with the blockwise EM of E19-E20, index by index (eq. (95))."""
+        L = self.learner
+        m, n = L.shape
+        r = L.rank
+        self.t += 1
+        if self.t == 1:
+            rng = np.random.default_rng(np.random.SeedSequence(L.seed,
+                                                               spawn_key=(self.repetition,)))
+            self.A = np.maximum(rng.uniform(0, L.eps_init, size=(m, r)), 1e-150)
+            self.B = np.maximum(rng.uniform(0, L.eps_init, size=(r, n)), 1e-150)
+        G = g.reshape(m, n)
+        C = G * G
+        A, B = self.A, self.B
+        AB = A @ B
+        A_new = np.empty_like(A)
+        for i in range(m):
+            for k in range(r):
+                num = sum(C[i, j] * B[k, j] / AB[i, j] for j in range(n) if AB[i, j] > 0)
+                A_new[i, k] = max(A[i, k] * num / B[k, :].sum(), 1e-150)
+        AB = A_new @ B
+        B_new = np.empty_like(B)
+        for k in range(r):
+            for j in range(n):
+                num = sum(A_new[i, k] * C[i, j] / AB[i, j] for i in range(m) if AB[i, j] > 0)
+                B_new[k, j] = max(B[k, j] * num / A_new[:, k].sum(), 1e-150)
+        self.A, self.B = A_new, B_new
+        denom = np.sqrt(A_new @ B_new) + L.eps
+        y = w - L.eta * (G / denom).reshape(-1)
+        return y, np.diag(denom.reshape(-1) / L.eta)
 
     def _eg(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         """(60): w_{t+1,i} = w_{t,i} exp(-eta_t g_i) / sum_j w_{t,j} exp(-eta_t g_j), with the
@@ -278,6 +391,8 @@ class ReferenceLearner:
             c = L.eta * L.scale(d)
             return np.diag([(math.sqrt(si) + L.eps) / ci if si > 0 else 0.0
                             for si, ci in zip(self.s, c, strict=True)])
+        if L.name == "shampoo":
+            return self._shampoo(g)
         if L.name == "adagrad_full":
             self.O = self.O + np.outer(g, g)
             root = np.real(linalg.sqrtm(self.O))
@@ -314,6 +429,7 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         hindsight = {"squares": np.sum(data**2, axis=0), "outer": data.T @ data,
                      "delta1": np.abs(w1 - reference_linear_comparator(domain, G))}
     reference = ReferenceLearner(learner.for_horizon(T), d, hindsight)
+    reference.repetition = repetition
     w = w1
     iterates, grads, losses, params_all, etas, precisions = [w.copy()], [], [], [], [], []
     for t in range(1, T + 1):

@@ -28,6 +28,8 @@ ADVERSARY_CASES = {
     "experts_adaptive": {"noise": 0.3},
     "rademacher": {},
     "least_squares": {"w_star_norm": 0.7, "noise": 0.3},
+    "matrix_linear": {"rank": 2, "mean": 0.5, "shape": (2, 2)},
+    "matrix_least_squares": {"k": 3, "planted_norm": 0.6, "noise": 0.2, "shape": (2, 2)},
     "portfolio": {"path": str(Path(__file__).resolve().parent.parent / "scenarios" / "data"
                               / "synthetic-market-prices.csv"), "data": "prices"},
 }
@@ -39,7 +41,8 @@ DOMAINS = [
 ]
 # (adversary, domain) pairs whose comparator occ does not implement (least squares on a
 # box or simplex: a clear error, tested below)
-NOT_GAMES = {("least_squares", "box"), ("least_squares", "simplex")}
+NOT_GAMES = {("least_squares", "box"), ("least_squares", "simplex"),
+             ("matrix_least_squares", "box"), ("matrix_least_squares", "simplex")}
 
 
 def _games():

@@ -199,11 +199,34 @@ def _random_simplex_scenario(rng: np.random.Generator):
                          seed=int(rng.integers(0, 10**6)))
 
 
+def _random_matrix_scenario(rng: np.random.Generator):
+    m, n = int(rng.integers(2, 5)), int(rng.integers(1, 5))
+    if rng.random() < 0.5:
+        adversary = {"kind": "matrix_linear", "rank": int(rng.integers(1, min(m, n) + 1)),
+                     "mean": float(rng.normal())}
+    else:
+        adversary = {"kind": "matrix_least_squares", "k": int(rng.integers(1, 4)),
+                     "planted_norm": float(rng.uniform(0, 1.5)), "noise": float(rng.uniform(0, 1))}
+    learners = {"shampoo": {"kind": "shampoo", "eps": float(10 ** rng.uniform(-6, -1))},
+                "shampoo_r": {"kind": "shampoo", "eta": float(10 ** rng.uniform(-2, 0)),
+                              "recompute_every": int(rng.integers(1, 5))},
+                "ema": {"kind": "shampoo", "statistics": "ema", "eta": 0.1},
+                "ideal": {"kind": "shampoo", "root": "idealized", "eta": 0.05},
+                "adafactor": {"kind": "adafactor", "eta": float(10 ** rng.uniform(-2, 0))},
+                "nmf": {"kind": "adam_nmf", "rank": int(rng.integers(1, 3)),
+                        "eta": float(10 ** rng.uniform(-2, 0))}}
+    return make_scenario(shape=[m, n], d=m * n, T=int(rng.integers(1, 200)), seeds=3,
+                         domain={"kind": "ball", "radius": float(rng.uniform(0.3, 3))},
+                         adversary=adversary, learners=learners,
+                         seed=int(rng.integers(0, 10**6)))
+
+
 def test_every_applicable_bound_holds_on_random_instances() -> None:
     rng = np.random.default_rng(20261128)
     seen: set[str] = set()
-    for i in range(40):
-        sc = _random_scenario(rng) if i % 4 else _random_simplex_scenario(rng)
+    for i in range(44):
+        sc = (_random_simplex_scenario(rng) if i % 4 == 0 else
+              _random_matrix_scenario(rng) if i % 4 == 1 and i < 24 else _random_scenario(rng))
         result = occ.run(sc)
         applicable = result.bounds[result.bounds["applicable"]]
         bad = applicable[applicable["violated"]]

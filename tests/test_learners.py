@@ -11,7 +11,7 @@ import array_api_strict as strict
 import numpy as np
 import pytest
 from conftest import make_scenario
-from learner_cases import LEARNER_CASES, OBLIVIOUS_LINEAR_ONLY, SIMPLEX_ONLY
+from learner_cases import LEARNER_CASES, MATRIX_ONLY, OBLIVIOUS_LINEAR_ONLY, SIMPLEX_ONLY
 from reference import reference_game
 
 import occ
@@ -23,7 +23,9 @@ from occ.learners import LEARNERS, make_learner
 from occ.learners.base import LearnerConfig
 
 CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
-         if name not in SIMPLEX_ONLY]
+         if name not in SIMPLEX_ONLY | MATRIX_ONLY]
+MATRIX_CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
+                if name in MATRIX_ONLY]
 SIMPLEX_CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
                  if name in SIMPLEX_ONLY]
 DOMAINS = {
@@ -242,3 +244,57 @@ def _trajectory(learner, g, w1):
         w, state = learner.update(state, g[t])
         out.append(w)
     return np.array(out)
+
+
+@pytest.mark.parametrize(("name", "case"), MATRIX_CASES)
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0}, {"kind": "unconstrained"}],
+                         ids=["ball", "unconstrained"])
+@pytest.mark.parametrize("adversary", [{"kind": "matrix_linear", "rank": 2},
+                                       {"kind": "matrix_least_squares", "k": 2}],
+                         ids=["linear", "least_squares"])
+def test_matrix_learner_matches_reference_loop(name, case, domain, adversary) -> None:
+    if domain["kind"] == "unconstrained" and adversary["kind"] == "matrix_linear":
+        domain = {"kind": "box", "low": -1.0, "high": 1.0}  # linear losses need bounds
+    params = dict(case)
+    if name == "shampoo" and domain["kind"] != "ball" and "eta" not in params:
+        params["eta"] = 0.3
+    sc = make_scenario(shape=[3, 2], d=6, domain=domain, adversary=adversary, T=25,
+                       learners={"x": {"kind": name, **params}})
+    result = occ.run(sc, keep_trajectories=True)
+    learner = sc_learner(sc, name, params)
+    # Shampoo: scipy's fractional powers against eigh, and on a box two different solvers
+    # of the Kronecker-norm projection (projected Newton, BVLS) on ill-conditioned A_t
+    rtol, atol = (1e-8, 1e-9) if name == "shampoo" else (1e-11, 1e-12)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        np.testing.assert_allclose(result.trajectories["x"][:, k, :], game["w"][:-1],
+                                   rtol=rtol, atol=atol)
+
+
+def sc_learner(sc, name, params):
+    from occ.harness import expand_learner
+
+    return expand_learner("x", name, params, sc.domain, np.arange(sc.seeds),
+                          sc.shape).learner
+
+
+@pytest.mark.parametrize(("name", "case"), MATRIX_CASES)
+def test_matrix_learner_layouts_batches_and_strict(name, case) -> None:
+    """W as (R, m, n) or as row-major vec(W): the same numbers; batched equals one at a
+    time; array_api_strict equals NumPy."""
+    rng = np.random.default_rng(6)
+    g = rng.normal(size=(15, 3, 4, 2))
+    extra = {"repetitions": (0, 1, 2)} if name == "adam_nmf" else {}
+    learner = make_learner(name, domain=Ball(radius=1.0), shape=(4, 2), **extra,
+                           **{**{"eta": 0.2}, **case})
+    as_matrix = _trajectory(learner, g, np.zeros((3, 4, 2)))
+    as_vector = _trajectory(learner, g.reshape(15, 3, 8), np.zeros((3, 8)))
+    np.testing.assert_allclose(as_matrix.reshape(15, 3, 8), as_vector, rtol=1e-14, atol=1e-16)
+    for r in range(3):
+        alone = learner.replace(repetitions=(r,)) if extra else learner
+        np.testing.assert_allclose(_trajectory(alone, g[:, r:r + 1], np.zeros((1, 4, 2)))[:, 0],
+                                   as_matrix[:, r], rtol=1e-13, atol=1e-15)
+    state = learner.init(strict.asarray(np.zeros((3, 8))), strict)
+    for t in range(15):
+        w, state = learner.update(state, strict.asarray(g[t].reshape(3, 8)), strict)
+        np.testing.assert_allclose(np.from_dlpack(w), as_vector[t], rtol=1e-12, atol=1e-14)

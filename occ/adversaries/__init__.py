@@ -14,6 +14,7 @@ from occ.adversaries.linear import (
     LinearPeriodic,
     LinearSparse,
 )
+from occ.adversaries.matrix import MatrixLeastSquares, MatrixLinear
 from occ.adversaries.portfolio import Portfolio
 from occ.adversaries.quadratic import Quadratic
 from occ.adversaries.rademacher import Rademacher
@@ -25,7 +26,7 @@ ADVERSARIES: dict[str, type] = {
     cls.name: cls
     for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, LinearPeriodic,
                 LinearBernoulli, Quadratic, ExpertsRandom, ExpertsDrift, ExpertsAdaptive,
-                Rademacher, Portfolio, LeastSquares)
+                Rademacher, Portfolio, LeastSquares, MatrixLinear, MatrixLeastSquares)
 }
 
 

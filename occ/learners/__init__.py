@@ -10,17 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from occ.errors import UnknownNameError
+from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
+from occ.learners.adam_nmf import AdamNMF
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ogd import OGD
+from occ.learners.shampoo import Shampoo
 from occ.params import build
 
 LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
-                RMSProp, Adam, AMSGrad, AdamW, EG)
+                RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF)
 }
 
 
@@ -28,7 +31,7 @@ def make_learner(name: str, **hyperparameters: Any) -> Any:
     """A learner by registered name (``ogd``, ...) with validated hyperparameters."""
     if name not in LEARNERS:
         raise UnknownNameError(f"unknown learner {name!r}; allowed: {', '.join(LEARNERS)}")
-    return build(LEARNERS[name], hyperparameters, passed=("domain",))
+    return build(LEARNERS[name], hyperparameters, passed=("domain", "shape", "repetitions"))
 
 
 __all__ = ["LEARNERS", "make_learner"]

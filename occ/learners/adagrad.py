@@ -110,6 +110,7 @@ class AdagradDiagonal(LearnerConfig):
             "constant_A": False, "projection_exact": self.projection_exact("diagonal"),
             "c_effective": eta * self.scale(d)[None, :], "eps": self.eps, "eps0": self.eps0,
             "D0": self.scale(d)[0] if self.scaling == "D0" else None, "eta": self.eta,
+            "state_floats": d,  # s_t
         }
 
 
@@ -168,5 +169,5 @@ class AdagradFull(LearnerConfig):
         return {
             "family": "adagrad_full", "mirror_descent": True, "constant_A": False,
             "projection_exact": self.projection_exact("full"), "eta": self.step_size(d),
-            "eps0": self.eps0, "outer_products": True,
+            "eps0": self.eps0, "outer_products": True, "state_floats": d * d,  # O_t
         }

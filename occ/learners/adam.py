@@ -142,6 +142,7 @@ class Adam(LearnerConfig):
     def bound_info(self, d: int) -> dict[str, Any]:
         md = self.mirror_descent_form()
         return {"family": self.name, "mirror_descent": md, "constant_A": False,
+                "state_floats": (3 if self.amsgrad else 2) * d,  # m, v (and v max)
                 "projection_exact": self.projection_exact("diagonal") if md else False,
                 "not_mirror_descent": None if md else (
                     "momentum (beta1 > 0) or weight decay: not mirror descent with g_t")}

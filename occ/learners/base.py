@@ -80,7 +80,22 @@ class LearnerConfig:
         return self.domain.projection_is_exact(precision_kind)
 
     needs_hindsight = False
+    matrix = False  # learners of matrix parameters take the shape (m, n) of W
 
     def for_horizon(self, T: int) -> Any:
         """The learner bound to the run's horizon (schedules that decay over T)."""
         return self
+
+
+def matrix_view(x: Any, shape: tuple[int, int] | None, xp: ModuleType) -> tuple[Any, bool]:
+    """``(X, was_matrix)``: a batch of matrices (R, m, n) from (R, m, n) or from row-major
+    vec(W) of shape (R, m n) with the learner's ``shape``."""
+    if x.ndim == 3:
+        return x, True
+    if shape is None:
+        raise ParameterError("shape", "a matrix learner needs W as (R, m, n) or its shape (m, n)")
+    return xp.reshape(x, (x.shape[0], shape[0], shape[1])), False
+
+
+def vector_view(X: Any, was_matrix: bool, xp: ModuleType) -> Any:
+    return X if was_matrix else xp.reshape(X, (X.shape[0], X.shape[1] * X.shape[2]))

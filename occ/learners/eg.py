@@ -120,4 +120,5 @@ class EG(LearnerConfig):
 
     def bound_info(self, d: int) -> dict[str, Any]:
         return {"family": "eg", "geometry": "kl", "step": self.step, "mirror_descent": False,
-                "L_inf": self.L_inf, "log_d": math.log(d), "constant_A": False}
+                "L_inf": self.L_inf, "log_d": math.log(d), "constant_A": False,
+                "state_floats": 0}  # the log-weights are the iterate

@@ -129,6 +129,7 @@ class FixedPreconditioner(_ConstantPreconditioner):
 
     def bound_info(self, d: int) -> dict[str, Any]:
         return {"family": "fixed_preconditioner", "step": self.step, "mirror_descent": True,
+                "state_floats": 0,
                 "constant_A": True, "projection_exact": self.projection_exact(self.kind)}
 
 

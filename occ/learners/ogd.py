@@ -116,4 +116,5 @@ class OGD(LearnerConfig):
             "D0": self.distance_parameter(d) if self.step == "adagrad_norm" else None,
             "eps0": self.eps0,
             "projection_exact": True,
+            "state_floats": 1 if self.step == "adagrad_norm" else 0,  # the scalar sum S_t
         }
