@@ -60,10 +60,13 @@ def run(
     out: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     keep_trajectories: bool = False,
+    repetitions: np.ndarray | list[int] | None = None,
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
 
-    ``T``, ``seeds`` and ``seed`` override the file's values. With ``out``, the run folder
+    ``T``, ``seeds`` and ``seed`` override the file's values. ``repetitions`` runs only those
+    repetition indices (a block of a larger run: repetition k gives the same numbers
+    whatever block it runs in). With ``out``, the run folder
     ``out/<scenario>/<run-id>`` is written (atomically) with tables, metadata and the
     plot. ``keep_trajectories`` keeps every iterate ``w_t`` (memory grows with T) in
     ``result.trajectories``. ``progress`` is called with the number of steps done in each
@@ -72,7 +75,8 @@ def run(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T, seeds, seed)
     xp = get_namespace(backend)
-    repetitions = np.arange(sc.seeds)
+    repetitions = (np.arange(sc.seeds) if repetitions is None
+                   else np.asarray(repetitions, dtype=np.int64))
     batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
                for s in sc.learners]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)

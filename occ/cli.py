@@ -187,6 +187,47 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
     raise click.exceptions.Exit(1 if failed else 0)
 
 
+@cli.command("sweep")
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--executor", default="local", show_default=True,
+              help="local (a process pool) or dask (a Dask cluster).")
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler "
+              "(tcp://host:8786); without it --executor dask starts a local cluster.")
+@click.option("--workers", type=int, default=None, help="Processes (default: every core).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Sweep folder (default: results/sweeps/<sweep name>).")
+@click.option("--status", "show_status", is_flag=True, help="Only say how many cells are done.")
+@click.option("--max-cells", type=int, default=None, hidden=True)
+def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, workers: int | None,
+                  out: Path | None, show_status: bool, max_cells: int | None) -> None:
+    """Run a sweep: every unfinished cell, then collect sweep.csv and the figures.
+
+    Exit 0 when every cell is done, 1 when some failed (they are retried next time).
+    """
+    from occ.sweeps import load_sweep, run_sweep, status
+
+    if executor not in ("local", "dask"):
+        raise OccError(f"--executor: must be one of local, dask, got {executor!r}")
+    if workers is not None and workers < 1:
+        raise OccError(f"--workers: must be an integer >= 1, got {workers}")
+    sweep = load_sweep(sweep_file)
+    out = out or Path("results") / "sweeps" / sweep.name
+    counts = status(sweep, out)
+    if show_status:
+        click.echo(f"{sweep.name}: {counts['done']} of {counts['cells']} cells done, "
+                   f"{counts['failed']} failed, {counts['pending']} pending ({out})")
+        return
+    click.echo(f"{sweep.name}: {counts['cells']} cells, {counts['done']} already done")
+    report = run_sweep(sweep, out, executor=executor, workers=workers, scheduler=scheduler,
+                       max_cells=max_cells)
+    final = report["status"]
+    for failed in report["failed"]:
+        click.echo(f"FAILED cell {failed['key']}: {failed.get('error', '')}", err=True)
+    click.echo(f"computed {report['computed']} cells; {final['done']} of {final['cells']} "
+               f"done; table: {out / 'sweep.csv'}")
+    raise click.exceptions.Exit(1 if final["done"] < final["cells"] else 0)
+
+
 @cli.command("plot")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def plot_command(run_dir: Path) -> None:

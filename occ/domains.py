@@ -283,7 +283,9 @@ def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> A
     ``mu > 0`` solving ``||w(mu)|| = rho``. Newton's method on the concave increasing
     ``phi(mu) = 1/||w(mu)|| - 1/rho`` started at ``mu = 0`` (where ``phi < 0``) converges
     monotonically from the left (THEORY.md section 1); it stops when
-    ``|phi| rho <= SECULAR_TOLERANCE`` in every row. ``a`` has shape (R, d) or (d,).
+    ``|phi| rho <= SECULAR_TOLERANCE`` in every row; a converged row is not iterated further,
+    so its result does not depend on the other rows of the batch. ``a`` has shape (R, d)
+    or (d,).
     """
     norm = xp.linalg.vector_norm(z, axis=-1)
     outside = norm > radius
@@ -297,11 +299,12 @@ def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> A
         wn = xp.where(wn > 0, wn, 1.0)
         phi = 1.0 / wn - 1.0 / radius
         residual = xp.where(outside, xp.abs(phi) * radius, 0.0)
-        if float(xp.max(residual)) <= SECULAR_TOLERANCE:
+        active = residual > SECULAR_TOLERANCE  # converged rows stay put: a row's result
+        if not bool(xp.any(active)):            # never depends on the rows beside it
             break
         dphi = xp.sum(az * az / (denom * denom * denom), axis=-1) / (wn * wn * wn)
         dphi = xp.where(dphi > 0, dphi, 1.0)
-        mu = xp.where(outside, xp.maximum(mu - phi / dphi, 0.0), 0.0)
+        mu = xp.where(active, xp.maximum(mu - phi / dphi, 0.0), mu)
     denom = a + mu[:, None]
     w = az / xp.where(denom > 0, denom, 1.0)
     return xp.where(outside[:, None], w, z)
@@ -327,7 +330,8 @@ def box_quadratic_projection(y: Any, P: Any, lo: Any, hi: Any, xp: ModuleType) -
         projected = w - xp.clip(w - grad, lo, hi)
         scale = xp.max(xp.abs(grad), axis=-1) + xp.max(xp.abs(P), axis=(-2, -1)) * (
             xp.max(xp.abs(hi - lo)))
-        if float(xp.max(xp.max(xp.abs(projected), axis=-1) / scale)) <= BOX_QP_TOLERANCE:
+        active = xp.max(xp.abs(projected), axis=-1) / scale > BOX_QP_TOLERANCE
+        if not bool(xp.any(active)):  # converged rows stay put (batch independence)
             break
         binding = ((w <= lo) & (grad > 0)) | ((w >= hi) & (grad < 0))
         free = ~binding
@@ -348,7 +352,7 @@ def box_quadratic_projection(y: Any, P: Any, lo: Any, hi: Any, xp: ModuleType) -
             if bool(xp.all(accepted)):
                 break
             step = xp.where(accepted, step, step / 2)
-        w = new
+        w = xp.where(active[:, None], new, w)
     return w
 
 

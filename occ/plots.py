@@ -286,3 +286,80 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
         atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
         written.append(folder / "online_to_batch.png")
     return written
+
+
+def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Path) -> list[Path]:
+    """The sweep figures: final regret against each swept hyperparameter per learner
+    (mean with a 95% band over seeds), and the mean ratio regret/bound against T."""
+    from occ.results import atomic_write, mean_interval
+
+    written = []
+    final = table[table["t"] == table["T"]]
+    for label, names in sweep.swept.items():
+        for name in dict.fromkeys(names):
+            rows = final[final["learner"].str.startswith(label)]
+            if name in rows:  # a value that split cells: a column
+                groups = rows.groupby(["scenario", "T", name])
+                xs = lambda key: key[2]  # noqa: E731
+            else:  # a batched grid: in the learner's label
+                pattern = rf"\[(?:.*,)?{name}=([^,\]]+)"
+                values = rows["learner"].str.extract(pattern)[0].astype(float)
+                rows = rows.assign(_value=values)
+                groups = rows.groupby(["scenario", "T", "_value"])
+                xs = lambda key: key[2]  # noqa: E731
+            series: dict[tuple, list] = {}
+            for key, group in groups:
+                mean, low, high = mean_interval(group["regret"])
+                series.setdefault(key[:2], []).append((xs(key), mean, low, high))
+            path = folder / f"final_regret_vs_{label}_{name}.png"
+
+            def draw(p: Path, series: dict = series, name: str = name, label: str = label) -> None:
+                fig, ax = plt.subplots(figsize=(6.5, 4.5))
+                for (scenario, T), points in sorted(series.items()):
+                    points = sorted(points, key=lambda v: float(v[0]))
+                    x = [float(v[0]) for v in points]
+                    line = ax.plot(x, [v[1] for v in points], marker="o",
+                                   label=f"{scenario}, T={T}")[0]
+                    ax.fill_between(x, [v[2] for v in points], [v[3] for v in points],
+                                    color=line.get_color(), alpha=0.2, lw=0)
+                if all(float(v[0]) > 0 for pts in series.values() for v in pts):
+                    ax.set_xscale("log")
+                ax.set_xlabel(name)
+                ax.set_ylabel("final regret (mean, 95% band)")
+                ax.set_title(f"{label}: final regret against {name}", fontsize=10)
+                ax.grid(True, alpha=0.3)
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(fontsize=7)
+                fig.tight_layout()
+                fig.savefig(p, dpi=110, format="png")
+                plt.close(fig)
+
+            atomic_write(path, draw)
+            written.append(path)
+    applicable = bounds[bounds["applicable"].astype(bool) & bounds["ratio"].notna()]
+    if len(applicable):
+        path = folder / "ratio_vs_T.png"
+
+        def draw_ratio(p: Path) -> None:
+            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            base = applicable.assign(base=applicable["learner"].str.replace(r"\[.*", "",
+                                                                            regex=True))
+            for (scenario, learner, bound), group in base.groupby(["scenario", "base", "bound"]):
+                curve = group.groupby("T")["ratio"].mean()
+                if len(curve) > 1:
+                    ax.plot(curve.index, curve.to_numpy(), marker="o", lw=1,
+                            label=f"{scenario}/{learner}/{bound}")
+            ax.set_xscale("log")
+            ax.set_xlabel("T")
+            ax.set_ylabel("mean regret / bound at T")
+            ax.set_title("regret / bound against T", fontsize=10)
+            ax.grid(True, alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6, ncol=2)
+            fig.tight_layout()
+            fig.savefig(p, dpi=110, format="png")
+            plt.close(fig)
+
+        atomic_write(path, draw_ratio)
+        written.append(path)
+    return written

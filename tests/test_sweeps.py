@@ -1,0 +1,194 @@
+"""Sweeps: cells, executors, resume after an interruption, failures, a killed worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from occ.cli import cli
+from occ.learners import LEARNERS
+from occ.learners.ogd import OGD
+from occ.sweeps import load_sweep, run_sweep, status
+
+SWEEP = """
+name = "small"
+scenarios = ["default", "quadratic-ball"]
+T = [10, 20]
+seeds = 26
+seed_block = 1
+checkpoints = 5
+
+[learners.sgd]
+kind = "ogd"
+eta = {log = [0.01, 1.0], num = 3}
+
+[learners.adamw]
+kind = "adamw"
+eta = 0.1
+decoupled = [true, false]
+"""
+# 2 scenarios x 2 horizons x (1 sgd cell + 2 adamw cells) x 26 seed blocks = 312 cells
+
+
+def _sweep_file(tmp_path: Path, text: str = SWEEP) -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return path
+
+
+def _table(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "sweep.csv")
+
+
+def test_cells_batch_grids_and_split_the_rest(tmp_path: Path) -> None:
+    sweep = load_sweep(_sweep_file(tmp_path))
+    assert len(sweep.cells) == 312
+    sgd = [c for c in sweep.cells if c.label.startswith("sgd")]
+    assert all(c.params["eta"] == pytest.approx([0.01, 0.1, 1.0]) for c in sgd)
+    labels = {c.label for c in sweep.cells if c.label.startswith("adamw")}
+    assert labels == {"adamw[decoupled=True]", "adamw[decoupled=False]"}
+    assert len({c.key for c in sweep.cells}) == 312
+
+
+def test_executors_and_worker_counts_give_identical_tables(tmp_path: Path) -> None:
+    """A local pool with 1 and with 2 workers and a Dask LocalCluster: the same table."""
+    text = SWEEP.replace("seeds = 26", "seeds = 3")
+    sweep = load_sweep(_sweep_file(tmp_path, text))
+    tables = []
+    for name, executor, workers in (("one", "local", 1), ("two", "local", 2),
+                                    ("dask", "dask", 2)):
+        report = run_sweep(sweep, tmp_path / name, executor=executor, workers=workers)
+        assert report["status"]["done"] == len(sweep.cells) and not report["failed"]
+        tables.append(_table(tmp_path / name))
+    for other in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], other, check_exact=True)
+    # a repetition's numbers do not depend on its seed block
+    whole = load_sweep(_sweep_file(tmp_path, text.replace("seed_block = 1", "seed_block = 3")))
+    run_sweep(whole, tmp_path / "whole", workers=2)
+    pd.testing.assert_frame_equal(tables[0].drop(columns="cell"),
+                                  _table(tmp_path / "whole").drop(columns="cell"),
+                                  check_exact=True)
+
+
+def test_a_sweep_of_300_cells_is_interrupted_and_resumed(tmp_path: Path) -> None:
+    sweep = load_sweep(_sweep_file(tmp_path))
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, workers=2, max_cells=100)  # as if interrupted
+    assert first["computed"] == 100 and status(sweep, out)["done"] == 100
+    cells = out / "cells"
+    stamps = {p.name: p.stat().st_mtime_ns for p in cells.glob("*.csv")}
+    second = run_sweep(sweep, out, workers=2)
+    assert second["computed"] == len(sweep.cells) - 100
+    assert status(sweep, out) == {"cells": 312, "done": 312, "failed": 0, "pending": 0}
+    assert all((cells / name).stat().st_mtime_ns == stamp for name, stamp in stamps.items())
+    table = _table(out)
+    assert set(table["seed"]) == set(range(26))
+    assert len(table) == len(table.drop_duplicates(["scenario", "T", "learner", "seed", "t"]))
+    third = run_sweep(sweep, out, workers=2)
+    assert third["computed"] == 0
+    assert list(out.glob("*.png")) and (out / "sweep_bounds.csv").is_file()
+
+
+@dataclasses.dataclass(frozen=True)
+class FailingOGD(OGD):
+    name = "failing_ogd"
+
+    def update(self, state, g, xp=None):
+        if state.count == 3:
+            raise RuntimeError("this cell fails on purpose")
+        return super().update(state, g, xp)
+
+
+@dataclasses.dataclass(frozen=True)
+class KilledOnceOGD(OGD):
+    """Kills its own worker process the first time it runs (a marker file says so)."""
+
+    name = "killed_once_ogd"
+
+    def update(self, state, g, xp=None):
+        marker = Path(os.environ["OCC_TEST_MARKER"])
+        if state.count == 2 and not marker.exists():
+            marker.write_text("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().update(state, g, xp)
+
+
+FEW = """
+name = "few"
+scenarios = ["default"]
+T = 15
+seeds = 4
+seed_block = 1
+
+[learners.x]
+kind = "{kind}"
+eta = 0.1
+"""
+
+
+def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(LEARNERS, FailingOGD.name, FailingOGD)
+    text = FEW.format(kind="failing_ogd") + '\n[learners.y]\nkind = "ogd"\neta = 0.1\n'
+    path = _sweep_file(tmp_path, text)
+    result = CliRunner().invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o"),
+                                      "--workers", "2"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.stderr.count("FAILED cell") == 4 and "fails on purpose" in result.stderr
+    errors = list((tmp_path / "o" / "cells").glob("*.error.json"))
+    assert len(errors) == 4
+    assert status(load_sweep(path), tmp_path / "o")["done"] == 4  # the ogd cells
+
+
+def test_a_killed_worker_loses_only_its_cell(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(LEARNERS, KilledOnceOGD.name, KilledOnceOGD)
+    monkeypatch.setenv("OCC_TEST_MARKER", str(tmp_path / "marker"))
+    sweep = load_sweep(_sweep_file(tmp_path, FEW.format(kind="killed_once_ogd")))
+    report = run_sweep(sweep, tmp_path / "o", workers=2)
+    assert (tmp_path / "marker").exists()  # a worker was killed mid-cell
+    assert report["status"]["done"] == 4 and not report["failed"]
+    monkeypatch.setitem(LEARNERS, KilledOnceOGD.name, OGD)  # the same algorithm, no kill
+    plain = load_sweep(_sweep_file(tmp_path, FEW.format(kind="killed_once_ogd")))
+    run_sweep(plain, tmp_path / "plain", workers=1)
+    pd.testing.assert_frame_equal(_table(tmp_path / "o"), _table(tmp_path / "plain"),
+                                  check_exact=True)
+
+
+def test_cli_status_and_bad_sweep_files(tmp_path: Path) -> None:
+    path = _sweep_file(tmp_path, FEW.format(kind="ogd"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o"), "--status"])
+    assert result.exit_code == 0 and "0 of 4 cells done" in result.stdout
+    assert runner.invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o")]).exit_code == 0
+    result = runner.invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o"), "--status"])
+    assert "4 of 4 cells done" in result.stdout
+    for text, needle in (("scenarios = 3\n", "scenarios"), (FEW.format(kind="nope"), "kind"),
+                         (FEW.format(kind="ogd").replace("eta = 0.1",
+                                                         "eta = {log = [0, 1], num = 3}"),
+                          "learners.x.eta")):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        result = runner.invoke(cli, ["sweep", str(bad)])
+        assert result.exit_code == 2 and "bad.toml" in result.stderr and needle in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dask_missing_gives_one_line(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    path = _sweep_file(tmp_path, FEW.format(kind="ogd"))
+    result = CliRunner().invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o"),
+                                      "--executor", "dask"])
+    assert result.exit_code == 2 and "pip install 'occ[dask]'" in result.stderr
+
+
+def test_seed_blocks_cover_every_repetition_once() -> None:
+    assert np.array_equal(np.arange(7), np.concatenate([np.arange(f, min(f + 3, 7))
+                                                        for f in range(0, 7, 3)]))
