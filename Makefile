@@ -35,8 +35,12 @@ check: $(VENV)/.installed
 baseline: $(VENV)/.installed
 	$(BIN)/occ check --update-baseline --baseline results/baseline.csv
 
-bench: $(VENV)/.installed
+## The speed benchmarks (numba needed: the test extras have it).
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/throughput_ogd.py
+	$(BIN)/python benchmarks/adagrad_full_cost.py
+	$(BIN)/python benchmarks/sweep_throughput.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check occ tests benchmarks

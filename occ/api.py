@@ -61,12 +61,15 @@ def run(
     progress: Callable[[int], None] | None = None,
     keep_trajectories: bool = False,
     repetitions: np.ndarray | list[int] | None = None,
+    engine: str = "auto",
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
 
     ``T``, ``seeds`` and ``seed`` override the file's values. ``repetitions`` runs only those
     repetition indices (a block of a larger run: repetition k gives the same numbers
-    whatever block it runs in). With ``out``, the run folder
+    whatever block it runs in). ``engine`` is ``"auto"`` (the compiled numba engine where
+    it applies, else the reference per-step path), ``"reference"`` or ``"numba"``. With
+    ``out``, the run folder
     ``out/<scenario>/<run-id>`` is written (atomically) with tables, metadata and the
     plot. ``keep_trajectories`` keeps every iterate ``w_t`` (memory grows with T) in
     ``result.trajectories``. ``progress`` is called with the number of steps done in each
@@ -86,6 +89,7 @@ def run(
         seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
         chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
         keep_trajectories=keep_trajectories, bound_names=list(sc.bounds) if sc.bounds else None,
+        engine=engine,
     )
     wall = time.perf_counter() - started
     metrics = pd.concat([_metrics(sc, o) for o in outcomes], ignore_index=True)
@@ -110,6 +114,7 @@ def run(
                                   "values": [list(v) for v in o.batch.grid_values]}
                   for o in outcomes if o.batch.grid_keys},
         "wall_seconds": wall,
+        "engine": engine,
         "versions": environment(),
     }
     result = RunResult(metrics, bounds, summarize(metrics, bounds, facts), meta, facts=facts)

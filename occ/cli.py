@@ -197,9 +197,12 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Sweep folder (default: results/sweeps/<sweep name>).")
 @click.option("--status", "show_status", is_flag=True, help="Only say how many cells are done.")
+@click.option("--plugin", "plugins", multiple=True,
+              help="A module each worker imports first (it registers extra learners).")
 @click.option("--max-cells", type=int, default=None, hidden=True)
 def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, workers: int | None,
-                  out: Path | None, show_status: bool, max_cells: int | None) -> None:
+                  out: Path | None, show_status: bool, plugins: tuple[str, ...],
+                  max_cells: int | None) -> None:
     """Run a sweep: every unfinished cell, then collect sweep.csv and the figures.
 
     Exit 0 when every cell is done, 1 when some failed (they are retried next time).
@@ -210,6 +213,13 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
         raise OccError(f"--executor: must be one of local, dask, got {executor!r}")
     if workers is not None and workers < 1:
         raise OccError(f"--workers: must be an integer >= 1, got {workers}")
+    import importlib
+
+    for module in plugins:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise OccError(f"--plugin {module}: cannot import it ({exc})") from None
     sweep = load_sweep(sweep_file)
     out = out or Path("results") / "sweeps" / sweep.name
     counts = status(sweep, out)
@@ -219,7 +229,7 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
         return
     click.echo(f"{sweep.name}: {counts['cells']} cells, {counts['done']} already done")
     report = run_sweep(sweep, out, executor=executor, workers=workers, scheduler=scheduler,
-                       max_cells=max_cells)
+                       max_cells=max_cells, plugins=plugins)
     final = report["status"]
     for failed in report["failed"]:
         click.echo(f"FAILED cell {failed['key']}: {failed.get('error', '')}", err=True)

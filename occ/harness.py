@@ -34,6 +34,7 @@ from occ.params import Real
 from occ.recorder import Recorder, Statistics
 
 DEFAULT_CHUNK = 1024
+ENGINES = ("auto", "reference", "numba")
 CHUNK_BUDGET_FLOATS = 2**22
 """A chunk of loss data holds at most this many floats (32 MiB) whatever T, R and d."""
 
@@ -214,17 +215,48 @@ class LearnerStepper:
 
 
 class DataTrack:
-    """Pass 1 for an oblivious adversary: the loss data are the loss parameters."""
+    """Pass 1 for an oblivious adversary: the loss data are the loss parameters.
+
+    For linear losses the running sums are advanced a chunk at a time with ``cumsum``
+    seeded by the previous total (a sequential sum: the same numbers as adding step by
+    step, whatever the chunk size), and comparators are formed at the checkpoints only.
+    """
 
     def __init__(self, track: ComparatorTrack, xp: ModuleType, gradient_known: bool) -> None:
         self.track, self.xp, self.gradient_known = track, xp, gradient_known
 
     def chunk(self, t0: int, data: np.ndarray) -> None:
+        if self.gradient_known and self.xp is np:
+            return self._linear_chunk(t0, np.asarray(data, dtype=np.float64))
         device = to_device(data, self.xp)
         for i in range(data.shape[0]):
             params = device[i, ...]
             g = params if self.gradient_known else self.xp.zeros_like(self.track.squares)
             self.track.add(t0 + i, params, g)
+
+    def _linear_chunk(self, t0: int, data: np.ndarray) -> None:
+        track = self.track
+        n = data.shape[0]
+
+        def running(previous: np.ndarray, steps: np.ndarray) -> np.ndarray:
+            return np.cumsum(np.concatenate([previous[None], steps]), axis=0)[1:]
+
+        gg = np.sum(data * data, axis=-1)
+        G = running(track.stats, data)
+        track.S = running(track.S, gg)[-1]
+        track.L = np.maximum(track.L, np.max(np.sqrt(gg), axis=0))
+        top = np.max(np.abs(data), axis=-1)
+        track.S_inf = running(track.S_inf, top * top)[-1]
+        track.squares = running(track.squares, data * data)[-1]
+        if track.outer is not None:
+            for i in range(n):
+                track.outer = track.outer + data[i][:, :, None] * data[i][:, None, :]
+        track.stats = G[-1]
+        while len(track.U) < len(track.checkpoints) and track.checkpoints[len(track.U)] < t0 + n:
+            i = int(track.checkpoints[len(track.U)]) - t0
+            u, value = track.family.comparator(G[i], track.domain, np)
+            track.U.append(u)
+            track.values.append(to_host(value))
 
 
 def drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: list,
@@ -273,8 +305,15 @@ def simulate(
     chunk: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
     keep_trajectories: bool = False,
+    engine: str = "auto",
 ) -> list[LearnerOutcome]:
-    """Run every learner batch against the adversary; return their recorded statistics."""
+    """Run every learner batch against the adversary; return their recorded statistics.
+
+    ``engine``: ``"reference"`` (the per-step path), ``"numba"`` (the compiled engine,
+    an error where it cannot run a batch) or ``"auto"`` (numba where it can, the
+    reference path elsewhere and wherever numba is not installed)."""
+    if engine not in ENGINES:
+        raise ParameterError("engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, seeds, adversary.streams)
     S = len(seeds)
@@ -328,21 +367,38 @@ def simulate(
                                                                          strict=True)}
 
     # Pass 2: record.
+    from occ.engines import numba_engine
+
     steppers = []
     for b in learners:
-        stepper = LearnerStepper(b, adversary, family, w1(b), xp)
         U, values = comparators[b.label]
         info = b.learner.bound_info(d)
-        stepper.recorder = Recorder(checkpoints, U, values, w1(b), bool(info["mirror_descent"]),
-                                    xp, needs=needed_statistics(info, bound_names),
-                                    keep_trajectory=keep_trajectories,
-                                    kl=info.get("geometry") == "kl", info=info)
+        needs = needed_statistics(info, bound_names)
+        fast = engine != "reference" and numba_engine.supported(
+            b.learner, adversary, domain, family, needs, xp, keep_trajectories)
+        if engine == "numba" and not fast:
+            raise ParameterError("engine", f"the numba engine cannot run learner {b.label!r} "
+                                 "here (it takes oblivious linear losses on a ball or box and "
+                                 "ogd, adagrad_diag and the Adam family); use 'auto'")
+        if fast:
+            stepper = numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
+                                                to_host(w1(b)), info, needs, T)
+        else:
+            stepper = LearnerStepper(b, adversary, family, w1(b), xp)
+            stepper.recorder = Recorder(checkpoints, U, values, w1(b),
+                                        bool(info["mirror_descent"]), xp, needs=needs,
+                                        keep_trajectory=keep_trajectories,
+                                        kl=info.get("geometry") == "kl", info=info)
         steppers.append(stepper)
     drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
           steppers, progress)
     outcomes = []
     for stepper in steppers:
         rec = stepper.recorder
+        if rec is None:  # the compiled engine
+            outcomes.append(LearnerOutcome(stepper.batch, stepper.statistics(T),
+                                           stepper.batch.learner.bound_info(d), None, family))
+            continue
         trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
         outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T),
                                        stepper.batch.learner.bound_info(d), trajectory, family))

@@ -44,6 +44,17 @@ class Schedule:
     def with_horizon(self, T: int) -> Schedule:
         return self if self.horizon is not None else dataclasses.replace(self, horizon=T)
 
+    def values(self, steps: Any) -> Any:
+        """``s_t`` for an array of steps (vectorized where the form allows)."""
+        import numpy as np
+
+        steps = np.asarray(steps, dtype=float)
+        if self.kind == "constant":
+            return np.ones_like(steps)
+        if self.kind == "inverse_sqrt":
+            return 1.0 / np.sqrt(steps)
+        return np.array([self.value(int(t)) for t in steps])
+
     def value(self, t: int) -> float:
         """``s_t`` for step t >= 1."""
         if self.kind == "constant":

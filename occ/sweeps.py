@@ -29,9 +29,11 @@ from __future__ import annotations
 import concurrent.futures as futures
 import dataclasses
 import hashlib
+import importlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import tomllib
 from collections.abc import Callable
@@ -250,9 +252,13 @@ def status(sweep: Sweep, out: Path) -> dict[str, int]:
 
 def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | None = None,
               scheduler: str | None = None, max_cells: int | None = None,
-              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[dict[str, Any]], None] | None = None,
+              plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     """Compute every unfinished cell (at most ``max_cells`` of them), then collect the
-    tables and draw the figures. Returns the counts and the failed cells."""
+    tables and draw the figures. ``plugins`` are modules each worker imports first (they
+    register extra learners or adversaries). Returns the counts and the failed cells."""
+    for module in plugins:
+        importlib.import_module(module)
     folder = cell_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     todo = [c for c in sweep.cells if not (folder / f"{c.key}.csv").is_file()]
@@ -260,7 +266,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
         todo = todo[:max_cells]
     outcomes: list[dict[str, Any]] = []
     if todo:
-        outcomes = _compute(todo, folder, executor, workers, scheduler, progress)
+        outcomes = _compute(todo, folder, executor, workers, scheduler, progress, plugins)
     table = collect(sweep, out)
     failed = [o for o in outcomes if o["status"] != "done"]
     return {"computed": sum(o["status"] == "done" for o in outcomes), "failed": failed,
@@ -268,14 +274,29 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
 
 
 def _compute(cells: list[Cell], folder: Path, executor: str, workers: int | None,
-             scheduler: str | None, progress: Callable | None) -> list[dict[str, Any]]:
+             scheduler: str | None, progress: Callable | None,
+             plugins: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     if executor == "dask":
         return _compute_dask(cells, folder, workers, scheduler, progress)
-    return _compute_local(cells, folder, workers or os.cpu_count() or 1, progress)
+    return _compute_local(cells, folder, workers or os.cpu_count() or 1, progress, plugins)
+
+
+def _import_plugins(plugins: tuple[str, ...]) -> None:
+    for module in plugins:
+        importlib.import_module(module)
+
+
+def _pool(workers: int, plugins: tuple[str, ...]) -> futures.ProcessPoolExecutor:
+    """Workers are spawned, not forked: the compiled engine's thread pool does not survive
+    a fork of a process that has used it."""
+    return futures.ProcessPoolExecutor(max_workers=workers,
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_import_plugins, initargs=(plugins,))
 
 
 def _compute_local(cells: list[Cell], folder: Path, workers: int,
-                   progress: Callable | None) -> list[dict[str, Any]]:
+                   progress: Callable | None, plugins: tuple[str, ...] = ()
+                   ) -> list[dict[str, Any]]:
     """A process pool with at most 2 x workers cells in flight. If a worker process dies
     (killed, out of memory) the pool breaks: the cells it had in flight are resubmitted
     once to a fresh pool; a cell that breaks the pool twice is recorded as failed (and
@@ -283,7 +304,7 @@ def _compute_local(cells: list[Cell], folder: Path, workers: int,
     queue = list(cells)
     attempts: dict[str, int] = {}
     outcomes: list[dict[str, Any]] = []
-    pool = futures.ProcessPoolExecutor(max_workers=workers)
+    pool = _pool(workers, plugins)
     inflight: dict[futures.Future, Cell] = {}
     try:
         while queue or inflight:
@@ -311,7 +332,7 @@ def _compute_local(cells: list[Cell], folder: Path, workers: int,
                 queue = list(inflight.values()) + queue
                 inflight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
-                pool = futures.ProcessPoolExecutor(max_workers=workers)
+                pool = _pool(workers, plugins)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return outcomes

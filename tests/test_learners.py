@@ -53,7 +53,8 @@ def test_every_learner_module_is_registered() -> None:
 
 
 def test_every_registered_learner_has_cases() -> None:
-    assert set(LEARNERS) <= set(LEARNER_CASES), set(LEARNERS) - set(LEARNER_CASES)
+    ours = {name for name, cls in LEARNERS.items() if cls.__module__.startswith("occ.")}
+    assert ours <= set(LEARNER_CASES), ours - set(LEARNER_CASES)
 
 
 def ready(learner, g: np.ndarray, w1: np.ndarray):

@@ -1,0 +1,75 @@
+"""The compiled engine equals the reference per-step path (float64, 1e-10 relative) for
+every learner configuration and domain it accepts, and the package works without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+from learner_cases import LEARNER_CASES
+
+import occ
+from occ.engines import numba_engine
+from occ.errors import ParameterError
+
+ENGINE_LEARNERS = ("ogd", "adagrad_diag", "rmsprop", "adam", "amsgrad", "adamw")
+CASES = [(n, c) for n in ENGINE_LEARNERS for c in LEARNER_CASES[n]]
+TOLERANCE = 1e-10
+
+
+def _assert_close(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for column in a.columns:
+        x, y = a[column].to_numpy(), b[column].to_numpy()
+        if x.dtype.kind == "f":
+            scale = np.maximum(np.maximum(np.abs(x), np.abs(y)), 1.0)
+            both_nan = np.isnan(x) & np.isnan(y)
+            assert np.all(both_nan | (np.abs(x - y) <= TOLERANCE * scale)), column
+        else:
+            assert np.array_equal(x, y), column
+
+
+@pytest.mark.parametrize(("name", "case"), CASES)
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0, "centre": 0.1},
+                                    {"kind": "box", "low": -1.0, "high": 0.5}],
+                         ids=["ball", "box"])
+@pytest.mark.parametrize("adversary", [{"kind": "linear_gaussian", "mean": 0.2},
+                                       {"kind": "linear_sparse", "exponent": 0.7}],
+                         ids=["gauss", "sparse"])
+def test_numba_engine_equals_the_reference_path(name, case, domain, adversary) -> None:
+    sc = make_scenario(domain=domain, adversary=adversary, T=150, seeds=3, chunk=64,
+                       learners={"x": {"kind": name, **case}})
+    fast = occ.run(sc, engine="numba")
+    reference = occ.run(sc, engine="reference")
+    for attribute in ("metrics", "bounds", "facts", "summary"):
+        _assert_close(getattr(fast, attribute), getattr(reference, attribute))
+
+
+def test_numba_engine_with_grids_oracles_and_every_bound() -> None:
+    sc = occ.load_scenario("default")
+    fast, reference = occ.run(sc, T=300, seeds=4), occ.run(sc, T=300, seeds=4,
+                                                            engine="reference")
+    _assert_close(fast.bounds, reference.bounds)
+    grid = make_scenario(learners={"g": {"kind": "adam", "eta": [0.01, 0.1, 1.0]},
+                                   "o": {"kind": "ogd", "step": "oracle25"}}, T=100)
+    _assert_close(occ.run(grid).metrics, occ.run(grid, engine="reference").metrics)
+
+
+def test_auto_falls_back_without_numba(monkeypatch) -> None:
+    sc = make_scenario(learners={"x": {"kind": "adagrad_diag"}}, T=60)
+    with_numba = occ.run(sc)
+    monkeypatch.setattr(numba_engine, "AVAILABLE", False)
+    without = occ.run(sc)  # the reference path, more slowly
+    _assert_close(with_numba.metrics, without.metrics)
+    with pytest.raises(ParameterError, match="numba engine cannot run"):
+        occ.run(sc, engine="numba")
+
+
+def test_unsupported_batches_use_the_reference_path() -> None:
+    sc = make_scenario(adversary={"kind": "quadratic"}, learners={"x": {"kind": "ogd"}}, T=30)
+    assert occ.run(sc).summary["final_regret_mean"].notna().all()
+    with pytest.raises(ParameterError, match="numba engine cannot run learner 'x'"):
+        occ.run(sc, engine="numba")
+    with pytest.raises(ParameterError, match="engine: must be one of"):
+        occ.run(sc, engine="gpu")
