@@ -2,7 +2,7 @@
 
 Measures three things at R = 100 repetitions, d = 1000 (override with --R, --d, --T):
 
-* the learner kernel alone (``init``/``update`` on pre-generated gradients);
+* the reference learner update loop (NumPy ``init``/``update`` on pre-generated gradients);
 * the full run loop (``occ.run``: adversary, two passes, regret, bound ingredients);
 * the peak resident memory of the process (memory must not grow with T).
 
@@ -55,7 +55,7 @@ def main() -> None:
     full = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"OGD (c/sqrt(t), unit ball), R={R}, d={d}, T={T}")
-    print(f"  learner kernel alone : {kernel:8.3f} s  {work / kernel:12.3e} step*coord*rep/s")
+    print(f"  NumPy update loop    : {kernel:8.3f} s  {work / kernel:12.3e} step*coord*rep/s")
     print(f"  occ.run end to end   : {full:8.3f} s  {work / full:12.3e} step*coord*rep/s")
     print(f"  ratio end-to-end / kernel: {full / kernel:.2f} (two passes + recording)")
     print(f"  peak RSS: {peak_mb:.0f} MB")
