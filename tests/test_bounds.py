@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 from conftest import make_scenario
-from reference import reference_game, reference_ogd_bounds
+from reference import reference_game, reference_linear_comparator, reference_ogd_bounds
 
 import occ
 from occ.bounds import BOUNDS, RELATIVE_TOLERANCE, violated
@@ -17,18 +17,6 @@ from occ.check import check_table
 from occ.learners import LEARNERS
 from occ.learners.ogd import OGD, OGDState
 from occ.regularizers import ScalarPrecision
-
-
-def closed_form_linear_comparator(domain, G: np.ndarray) -> np.ndarray:
-    """THEORY.md section 0: ball -> c - rho G/||G||; box -> low where G > 0, high where G < 0."""
-    d = G.size
-    if domain.name == "ball":
-        c = np.broadcast_to(np.asarray(domain.centre, dtype=float), (d,))
-        n = np.linalg.norm(G)
-        return c - domain.radius * G / n if n > 0 else c.copy()
-    lo = np.broadcast_to(np.asarray(domain.low, dtype=float), (d,))
-    hi = np.broadcast_to(np.asarray(domain.high, dtype=float), (d,))
-    return np.where(G > 0, lo, np.where(G < 0, hi, (lo + hi) / 2))
 
 
 def reference_values(learner, game, u, tau, T, info) -> dict[str, float]:
@@ -88,7 +76,7 @@ def test_bound_values_match_reference(case, domain, adversary) -> None:
             learner = dataclasses.replace(learner, eta=float(np.asarray(info["eta"])[k]))
         game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
         for tau in result.meta["checkpoints"]:
-            u = closed_form_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
+            u = reference_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
             expected = reference_values(learner, game, u, tau, sc.T, info)
             rows = result.bounds.query("seed == @k and t == @tau and applicable")
             assert set(rows["bound"]) == set(expected), (tau, set(rows["bound"]), set(expected))
@@ -116,7 +104,7 @@ def test_eq10_minus_eq8_is_the_last_distance() -> None:
     for k in range(sc.seeds):
         game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
         for tau in result.meta["checkpoints"]:
-            u = closed_form_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
+            u = reference_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
             rows = result.bounds.query("seed == @k and t == @tau").set_index("bound")["value"]
             gap = np.sum((game["w"][tau] - u) ** 2) / (2 * game["eta"][tau - 1])
             assert rows["eq10"] - rows["eq8"] == pytest.approx(gap, rel=1e-9, abs=1e-12)

@@ -115,6 +115,24 @@ class QuadraticLoss:
         return u, value
 
 
+class ObliviousLinear:
+    """Defaults for an oblivious adversary with linear losses: its data are the
+    gradients, whatever the learner plays. Subclasses are frozen dataclasses."""
+
+    oblivious = True
+
+    def __post_init__(self) -> None:
+        from occ.params import validate
+
+        validate(self)
+
+    def loss_family(self, d: int) -> LinearLoss:
+        return LinearLoss()
+
+    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
+        return data
+
+
 def log_spaced(first: float, last: float, d: int) -> np.ndarray:
     """``d`` values from ``first`` to ``last``, evenly spaced on a log scale."""
     if d == 1:

@@ -9,25 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from occ.adversaries.base import LinearLoss, stack_streams
+from occ.adversaries.base import LinearLoss, ObliviousLinear, stack_streams
 from occ.params import Real, param, validate
 
 
 @dataclass(frozen=True)
-class ExpertsRandom:
+class ExpertsRandom(ObliviousLinear):
     """Oblivious: each expert's loss is Bernoulli with mean ``0.5`` except expert 1's,
     ``0.5 - gap``: a best expert exists but hides in the noise."""
 
     gap: float = param(0.1, Real(0, 0.5, per_row=False), "how much better expert 1 is")
     name = "experts_random"
-    oblivious = True
     streams = ("losses",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         u = stack_streams(rngs, "losses", "random", t1 - t0, d)
@@ -35,12 +28,9 @@ class ExpertsRandom:
         mean[0] -= self.gap
         return (u < mean).astype(float)
 
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
-
 
 @dataclass(frozen=True)
-class ExpertsDrift:
+class ExpertsDrift(ObliviousLinear):
     """Oblivious "hidden best expert" drift: losses Bernoulli(0.5), except the current
     best expert's, Bernoulli(0.5 - gap); the best expert moves to the next one every
     ``period`` steps, so the best fixed expert in hindsight is a compromise."""
@@ -48,14 +38,7 @@ class ExpertsDrift:
     gap: float = param(0.3, Real(0, 0.5, per_row=False), "advantage of the current best")
     period: float = param(500.0, Real(1, per_row=False), "steps before the best expert moves")
     name = "experts_drift"
-    oblivious = True
     streams = ("losses",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         u = stack_streams(rngs, "losses", "random", t1 - t0, d)
@@ -63,9 +46,6 @@ class ExpertsDrift:
         mean = np.full((t1 - t0, 1, d), 0.5)
         mean[np.arange(t1 - t0), 0, best] -= self.gap
         return (u < mean).astype(float)
-
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
 
 
 @dataclass(frozen=True)

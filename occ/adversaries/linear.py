@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from occ.adversaries.base import LinearLoss, log_spaced, stack_streams
+from occ.adversaries.base import LinearLoss, ObliviousLinear, log_spaced, stack_streams
 from occ.params import Integer, Real, RealVector, param, validate
 
 
 @dataclass(frozen=True)
-class LinearGaussian:
+class LinearGaussian(ObliviousLinear):
     """Oblivious ``g_t = mean + diag(s) xi_t``, ``xi_t ~ N(0, I)``, coordinate scales ``s``
     log-spaced from ``scale_max`` to ``scale_min`` (anisotropic gradients, where adaptive
     preconditioners help). ``mean`` is added to every coordinate."""
@@ -24,14 +24,7 @@ class LinearGaussian:
     coordinate_scale: Any = param(1.0, RealVector(), "c: every gradient is multiplied by c "
                                   "coordinate-wise (a number or a list; Section 4.1)")
     name = "linear_gaussian"
-    oblivious = True
     streams = ("noise",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         g = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
@@ -39,9 +32,6 @@ class LinearGaussian:
         g += self.mean
         g *= np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
         return g
-
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
 
     def excess_risk(self, w_bar: np.ndarray, domain: Any) -> np.ndarray:
         """Online-to-batch (Appendix A): the losses are iid with mean gradient
@@ -54,7 +44,7 @@ class LinearGaussian:
 
 
 @dataclass(frozen=True)
-class LinearSparse:
+class LinearSparse(ObliviousLinear):
     """Oblivious sparse gradients: coordinate i (1-based) is active with probability
     ``i^-exponent`` (heavy-tailed frequencies); an active coordinate is ``+magnitude`` with
     probability ``(1 + bias)/2``, else ``-magnitude``. Diagonal AdaGrad's home ground.
@@ -69,14 +59,7 @@ class LinearSparse:
     magnitude: float = param(1.0, Real(0, low_open=True, per_row=False), "entry size")
     rotation_seed: Any = param(None, Integer(low=0), "seed of a fixed random rotation")
     name = "linear_sparse"
-    oblivious = True
     streams = ("active", "sign")
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         n = t1 - t0
@@ -92,12 +75,9 @@ class LinearSparse:
         Q, R = np.linalg.qr(Z)
         return Q * np.sign(np.diag(R))
 
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
-
 
 @dataclass(frozen=True)
-class LinearDrift:
+class LinearDrift(ObliviousLinear):
     """Oblivious gradients around a mean that rotates in the first two coordinates:
     ``g_t = amplitude (cos 2 pi t/period, sin 2 pi t/period, 0, ...) + noise xi_t``.
     The best fixed point in hindsight changes direction as the mean drifts."""
@@ -106,14 +86,7 @@ class LinearDrift:
     period: float = param(1000.0, Real(0, low_open=True, per_row=False), "steps per turn")
     noise: float = param(0.5, Real(0, per_row=False), "standard deviation of the noise")
     name = "linear_drift"
-    oblivious = True
     streams = ("noise",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         g = self.noise * stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
@@ -122,9 +95,6 @@ class LinearDrift:
         if d > 1:
             g[:, :, 1] += self.amplitude * np.sin(angle)[:, None]
         return g
-
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
 
 
 @dataclass(frozen=True)
@@ -184,7 +154,7 @@ class LinearPeriodic:
 
 
 @dataclass(frozen=True)
-class LinearBernoulli:
+class LinearBernoulli(ObliviousLinear):
     """Oblivious, random: ``g_t = high`` with probability ``p``, else ``low``, in every
     coordinate (Reddi et al. 2018, Section 5, stochastic: 1010 w.p. 0.01, else -10)."""
 
@@ -192,19 +162,9 @@ class LinearBernoulli:
     low: float = param(-10.0, Real(per_row=False), "the common gradient")
     p: float = param(0.01, Real(0, 1, per_row=False), "probability of the rare gradient")
     name = "linear_bernoulli"
-    oblivious = True
     streams = ("coin",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         coin = stack_streams(rngs, "coin", "random", t1 - t0, 1)
         values = np.where(coin < self.p, self.high, self.low)
         return np.broadcast_to(values, (t1 - t0, len(rngs), d)).copy()
-
-    def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
-        return data
