@@ -16,6 +16,13 @@ import pandas as pd  # noqa: E402
 from scipy import stats as scipy_stats  # noqa: E402
 
 
+def _save(fig: Any, path: Any) -> None:
+    """Lay out, write as PNG (the path may be a temporary name) and close."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
 def _band(group: pd.DataFrame) -> pd.DataFrame:
     """Mean regret per checkpoint and the 95% interval of the mean over seeds."""
     g = group[~group["diverged"].astype(bool)].groupby("t")["regret"]
@@ -90,9 +97,7 @@ def plot_run(result: Any, path: Path, title: str | None = None) -> None:
         ax.legend(fontsize=7, loc="upper left")
     for ax in axes.flat[panels:]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_average(result: Any, path: Path) -> None:
@@ -128,9 +133,7 @@ def plot_average(result: Any, path: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_sensitivity(result: Any, path: Path) -> bool:
@@ -168,9 +171,7 @@ def plot_sensitivity(result: Any, path: Path) -> bool:
         ax.set_ylabel(f"final regret at T = {T}")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -204,9 +205,7 @@ def plot_lower_bound(result: Any, path: Path) -> None:
         ax.set_xlabel("t")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_online_to_batch(result: Any, path: Path) -> None:
@@ -234,9 +233,7 @@ def plot_online_to_batch(result: Any, path: Path) -> None:
     ax.set_title("online-to-batch: excess risk of the averaged iterate", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_memory(result: Any, path: Path) -> None:
@@ -257,9 +254,7 @@ def plot_memory(result: Any, path: Path) -> None:
     ax.set_ylabel(f"final mean regret at T = {T}")
     ax.set_title("regret against optimizer-state size", fontsize=10)
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_all(result: Any, folder: Path) -> list[Path]:
@@ -330,9 +325,7 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
                 ax.grid(True, alpha=0.3)
                 if ax.get_legend_handles_labels()[0]:
                     ax.legend(fontsize=7)
-                fig.tight_layout()
-                fig.savefig(p, dpi=110, format="png")
-                plt.close(fig)
+                _save(fig, p)
 
             atomic_write(path, draw)
             written.append(path)
@@ -356,9 +349,7 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
             ax.grid(True, alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=6, ncol=2)
-            fig.tight_layout()
-            fig.savefig(p, dpi=110, format="png")
-            plt.close(fig)
+            _save(fig, p)
 
         atomic_write(path, draw_ratio)
         written.append(path)

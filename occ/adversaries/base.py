@@ -115,9 +115,10 @@ class QuadraticLoss:
         return u, value
 
 
-class ObliviousLinear:
-    """Defaults for an oblivious adversary with linear losses: its data are the
-    gradients, whatever the learner plays. Subclasses are frozen dataclasses."""
+class LinearAdversary:
+    """Defaults for an adversary with linear losses (subclasses are frozen dataclasses):
+    validated parameters, and, when oblivious, data that are the gradients whatever the
+    learner plays. An adaptive one sets ``oblivious = False`` and overrides ``respond``."""
 
     oblivious = True
 

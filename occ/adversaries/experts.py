@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from occ.adversaries.base import LinearLoss, ObliviousLinear, stack_streams
-from occ.params import Real, param, validate
+from occ.adversaries.base import LinearAdversary, stack_streams
+from occ.params import Real, param
 
 
 @dataclass(frozen=True)
-class ExpertsRandom(ObliviousLinear):
+class ExpertsRandom(LinearAdversary):
     """Oblivious: each expert's loss is Bernoulli with mean ``0.5`` except expert 1's,
     ``0.5 - gap``: a best expert exists but hides in the noise."""
 
@@ -30,7 +30,7 @@ class ExpertsRandom(ObliviousLinear):
 
 
 @dataclass(frozen=True)
-class ExpertsDrift(ObliviousLinear):
+class ExpertsDrift(LinearAdversary):
     """Oblivious "hidden best expert" drift: losses Bernoulli(0.5), except the current
     best expert's, Bernoulli(0.5 - gap); the best expert moves to the next one every
     ``period`` steps, so the best fixed expert in hindsight is a compromise."""
@@ -49,7 +49,7 @@ class ExpertsDrift(ObliviousLinear):
 
 
 @dataclass(frozen=True)
-class ExpertsAdaptive:
+class ExpertsAdaptive(LinearAdversary):
     """Adaptive: loss 1 on the expert the learner trusts most (the largest weight, the
     first on ties), 0 elsewhere, plus ``noise`` times a uniform loss on every expert."""
 
@@ -57,12 +57,6 @@ class ExpertsAdaptive:
     name = "experts_adaptive"
     oblivious = False
     streams = ("noise",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         return self.noise * stack_streams(rngs, "noise", "random", t1 - t0, d)

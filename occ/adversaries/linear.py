@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from occ.adversaries.base import LinearLoss, ObliviousLinear, log_spaced, stack_streams
+from occ.adversaries.base import LinearAdversary, LinearLoss, log_spaced, stack_streams
 from occ.params import Integer, Real, RealVector, param, validate
 
 
 @dataclass(frozen=True)
-class LinearGaussian(ObliviousLinear):
+class LinearGaussian(LinearAdversary):
     """Oblivious ``g_t = mean + diag(s) xi_t``, ``xi_t ~ N(0, I)``, coordinate scales ``s``
     log-spaced from ``scale_max`` to ``scale_min`` (anisotropic gradients, where adaptive
     preconditioners help). ``mean`` is added to every coordinate."""
@@ -44,7 +44,7 @@ class LinearGaussian(ObliviousLinear):
 
 
 @dataclass(frozen=True)
-class LinearSparse(ObliviousLinear):
+class LinearSparse(LinearAdversary):
     """Oblivious sparse gradients: coordinate i (1-based) is active with probability
     ``i^-exponent`` (heavy-tailed frequencies); an active coordinate is ``+magnitude`` with
     probability ``(1 + bias)/2``, else ``-magnitude``. Diagonal AdaGrad's home ground.
@@ -77,7 +77,7 @@ class LinearSparse(ObliviousLinear):
 
 
 @dataclass(frozen=True)
-class LinearDrift(ObliviousLinear):
+class LinearDrift(LinearAdversary):
     """Oblivious gradients around a mean that rotates in the first two coordinates:
     ``g_t = amplitude (cos 2 pi t/period, sin 2 pi t/period, 0, ...) + noise xi_t``.
     The best fixed point in hindsight changes direction as the mean drifts."""
@@ -98,7 +98,7 @@ class LinearDrift(ObliviousLinear):
 
 
 @dataclass(frozen=True)
-class LinearAdaptive:
+class LinearAdaptive(LinearAdversary):
     """Adaptive: ``g_{t,i} = s_i |xi_{t,i}| sign(w_{t,i})`` (sign(0) = +1), so every loss
     ``g_t^T w_t >= 0`` punishes the learner where it stands; scales ``s_i`` log-spaced from
     ``scale_max`` to ``scale_min``. Comparators and bounds use the realized gradients
@@ -109,12 +109,6 @@ class LinearAdaptive:
     name = "linear_adaptive"
     oblivious = False
     streams = ("noise",)
-
-    def __post_init__(self) -> None:
-        validate(self)
-
-    def loss_family(self, d: int) -> LinearLoss:
-        return LinearLoss()
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         xi = np.abs(stack_streams(rngs, "noise", "standard_normal", t1 - t0, d))
@@ -154,7 +148,7 @@ class LinearPeriodic:
 
 
 @dataclass(frozen=True)
-class LinearBernoulli(ObliviousLinear):
+class LinearBernoulli(LinearAdversary):
     """Oblivious, random: ``g_t = high`` with probability ``p``, else ``low``, in every
     coordinate (Reddi et al. 2018, Section 5, stochastic: 1010 w.p. 0.01, else -10)."""
 
