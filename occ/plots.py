@@ -283,9 +283,44 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
     return written
 
 
+def _plot_dimension(final: pd.DataFrame, bounds: pd.DataFrame, path: Path) -> None:
+    """Final regret (mean, 95% band) and each learner's tightest applicable bound against
+    the dimension d, per learner and horizon: EG's sqrt(T log d) against OGD's d."""
+    from occ.results import mean_interval
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for (learner, T), group in final.groupby(["learner", "T"]):
+        points = []
+        for d, rows in group.groupby("d"):
+            points.append((d, *mean_interval(rows["regret"])))
+        points.sort()
+        x = [p[0] for p in points]
+        line = axes[0].plot(x, [p[1] for p in points], marker="o", label=f"{learner}, T={T}")[0]
+        axes[0].fill_between(x, [p[2] for p in points], [p[3] for p in points],
+                             color=line.get_color(), alpha=0.2, lw=0)
+        mine = bounds[(bounds["learner"] == learner) & (bounds["T"] == T)
+                      & bounds["applicable"].astype(bool) & bounds["bound"].str.match(
+                          r"^(eg_tuned|eq24|eq22|eq27|eq37)$")]
+        for bound, rows in mine.groupby("bound"):
+            curve = rows.groupby("d")["value"].mean()
+            axes[1].plot(curve.index, curve.to_numpy(), marker="o", ls="--",
+                         label=f"{learner}: {bound}, T={T}")
+    for ax, title in zip(axes, ("final regret against d", "bound at T against d"),
+                         strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("d")
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    _save(fig, path)
+
+
 def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Path) -> list[Path]:
     """The sweep figures: final regret against each swept hyperparameter per learner
-    (mean with a 95% band over seeds), and the mean ratio regret/bound against T."""
+    (mean with a 95% band over seeds), against the dimension d where the scenarios
+    differ in d, and the mean ratio regret/bound against T."""
     from occ.results import atomic_write, mean_interval
 
     written = []
@@ -329,6 +364,10 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
 
             atomic_write(path, draw)
             written.append(path)
+    if "d" in final and final["d"].nunique() > 1:
+        path = folder / "final_regret_vs_d.png"
+        atomic_write(path, lambda p: _plot_dimension(final, bounds, p))
+        written.append(path)
     applicable = bounds[bounds["applicable"].astype(bool) & bounds["ratio"].notna()]
     if len(applicable):
         path = folder / "ratio_vs_T.png"

@@ -222,9 +222,9 @@ def run_cell(cell: Cell, folder: str) -> dict[str, Any]:
                                                             cell.params),))
         result = occ.run(sc, T=cell.T, seeds=cell.first + cell.count,
                          repetitions=np.arange(cell.first, cell.first + cell.count))
-        metrics = result.metrics.assign(scenario=sc.name, T=cell.T, cell=cell.key)
+        metrics = result.metrics.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
         bounds = result.bounds[result.bounds["t"] == cell.T]
-        bounds = bounds.assign(scenario=sc.name, T=cell.T, cell=cell.key)
+        bounds = bounds.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
         atomic_write(folder_path / f"{cell.key}.bounds.csv",
                      lambda p: bounds.to_csv(p, index=False))
         atomic_write(folder_path / f"{cell.key}.csv", lambda p: metrics.to_csv(p, index=False))

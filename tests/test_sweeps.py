@@ -164,3 +164,12 @@ def test_dask_missing_gives_one_line(tmp_path: Path, monkeypatch) -> None:
 def test_seed_blocks_cover_every_repetition_once() -> None:
     assert np.array_equal(np.arange(7), np.concatenate([np.arange(f, min(f + 3, 7))
                                                         for f in range(0, 7, 3)]))
+
+
+def test_a_sweep_over_dimensions_draws_regret_against_d(tmp_path: Path) -> None:
+    text = ('name = "dims"\nscenarios = ["experts-d4", "experts-d64"]\nT = 50\nseeds = 2\n')
+    sweep = load_sweep(_sweep_file(tmp_path, text))
+    run_sweep(sweep, tmp_path / "o", workers=1)
+    table = _table(tmp_path / "o")
+    assert set(table["d"]) == {4, 64}
+    assert (tmp_path / "o" / "final_regret_vs_d.png").stat().st_size > 0
