@@ -88,7 +88,8 @@ def run(
         adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
         seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
         chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
-        keep_trajectories=keep_trajectories, bound_names=list(sc.bounds) if sc.bounds else None,
+        keep_trajectories=keep_trajectories,
+        bound_names=list(sc.bounds) if sc.bounds is not None else None,
         engine=engine,
     )
     wall = time.perf_counter() - started
@@ -98,6 +99,8 @@ def run(
                                  names) for o in outcomes], ignore_index=True)
     facts = pd.concat([evaluate_facts(o.statistics, o.info, o.batch.row_labels,
                                       o.batch.row_seeds) for o in outcomes], ignore_index=True)
+    if sc.bounds == ():  # `bounds = []`: regret only, no bound ingredients recorded
+        facts = facts.iloc[0:0]
     meta: dict[str, Any] = {
         "scenario": sc.resolved(),
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,

@@ -337,7 +337,10 @@ def get_bound(name: str) -> Bound:
 
 
 def needed_statistics(info: Info, names: list[str] | None = None) -> frozenset[str]:
-    """The optional statistics the bounds and facts relevant to a learner need."""
+    """The optional statistics the bounds and facts relevant to a learner need; with an
+    explicitly empty list of bounds, ``{"regret_only"}``: no bound ingredient at all."""
+    if names is not None and len(names) == 0:
+        return frozenset({"regret_only"})
     chosen = [get_bound(n) for n in names] if names is not None else list(BOUNDS.values())
     items = [b for b in chosen if b.relevant(info)] + [
         f for f in FACTS.values() if f.relevant(info)]

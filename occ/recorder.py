@@ -20,6 +20,8 @@ Recorded where a bound asks for them (``needs``):
   ``delta_i = max_t |w_{t,i} - u_i|`` and ``Dinf = max_i delta_i``;
 * ``"constant_A"``: for a constant preconditioner ``A`` (``P_t = A/eta_t``):
   ``D_A^2 = max_t ||w_t - u||_A^2``, ``D_{A,1}^2`` and ``1/eta_tau``;
+* ``"regret_only"`` (a scenario with ``bounds = []``): none of the distances and bound
+  ingredients, only the losses, S, L and the iterates' sums;
 * ``"outer"``: ``O_t = sum g g^T`` with ``tr(O_tau^{1/2})``, ``sum_i sqrt((O_tau)_ii)``
   (Lemma C.4) and the left side of the matrix Fact 2.1,
   ``sum_t g_t^T O_t^{+1/2} g_t`` (pseudo-inverse root, a batched ``eigh`` per step).
@@ -121,7 +123,8 @@ class Recorder:
         self.D2 = z(R, K)
         self.w1 = w1
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
-        self.mirror_descent = mirror_descent
+        self.regret_only = "regret_only" in needs
+        self.mirror_descent = mirror_descent and not self.regret_only
         if mirror_descent:
             self.eq8, self.eq10, self.grad_term = z(R, K), z(R, K), z(R)
             self.gamma_min = xp.full((R,), np.inf, dtype=xp.float64)
@@ -169,9 +172,12 @@ class Recorder:
         self.L = xp.maximum(self.L, xp.sqrt(gg))
         self.fact21_scalar = self.fact21_scalar + xp.where(
             self.S > 0, gg / xp.sqrt(xp.where(self.S > 0, self.S, 1.0)), 0.0)
-        x = w[:, None, :] - self.U[:, k0:, :]
-        squared = xp.sum(x * x, axis=-1)
-        self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], squared)
+        if self.regret_only:  # no distances, no bound ingredients
+            x = squared = None
+        else:
+            x = w[:, None, :] - self.U[:, k0:, :]
+            squared = xp.sum(x * x, axis=-1)
+            self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], squared)
         if "coordinates" in self.needs:
             self.coordinate_squares = self.coordinate_squares + g * g
             self.delta[:, k0:, :] = xp.maximum(self.delta[:, k0:, :], xp.abs(x))

@@ -73,3 +73,19 @@ def test_unsupported_batches_use_the_reference_path() -> None:
         occ.run(sc, engine="numba")
     with pytest.raises(ParameterError, match="engine: must be one of"):
         occ.run(sc, engine="gpu")
+
+
+@pytest.mark.parametrize("learner", [{"kind": "adagrad_diag"}, {"kind": "adam", "beta1": 0.0},
+                                     {"kind": "ogd", "step": "sqrt"}],
+                         ids=lambda c: c["kind"])
+def test_regret_only_runs_record_no_bound_and_the_same_regret(learner) -> None:
+    """``bounds = []``: the same regret on both engines, nothing else recorded."""
+    full = make_scenario(learners={"x": learner}, T=120)
+    bare = make_scenario(learners={"x": learner}, T=120, bounds=[])
+    reference = occ.run(full, engine="reference")
+    for engine in ("reference", "numba"):
+        result = occ.run(bare, engine=engine)
+        assert result.bounds.empty and result.facts.empty
+        np.testing.assert_allclose(result.metrics["regret"], reference.metrics["regret"],
+                                   rtol=TOLERANCE, atol=1e-12)
+        assert result.metrics["eq10_first_term"].isna().all()

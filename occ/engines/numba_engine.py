@@ -50,7 +50,7 @@ def supported(learner: Any, adversary: Any, domain: Any, family: Any, needs: fro
         return False
     if not adversary.oblivious or family.name != "linear" or domain.name not in ("ball", "box"):
         return False
-    if not needs <= {"coordinates", "constant_A"}:
+    if not needs <= {"coordinates", "constant_A", "regret_only"}:
         return False
     if type(learner) in (OGD, AdagradDiagonal) or isinstance(learner, Adam):
         return not learner.needs_hindsight
@@ -119,7 +119,8 @@ if AVAILABLE:
         """Advance every row over the chunk ``G`` (n, R, d) starting at step t0.
 
         ``flags``: [ogd step | adam: bias_correction, eps_inside, amsgrad, max_before,
-        decoupled (1) / coupled (2) / none (0)], md, coordinates, constant_A, euclidean.
+        decoupled (1) / coupled (2) / none (0)], md, coordinates, constant_A, euclidean,
+        distances (0: regret only).
         ``hyper`` (R, 6): ogd [eta, c, D0]; adagrad [eta, eps]; adam [eta, beta1, beta2,
         eps, weight_decay]. Snapshot layouts: snap_scalar (R, K, 10), snap_vector (R, K, 2, d).
         """
@@ -128,6 +129,7 @@ if AVAILABLE:
         ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
                                                       flags[3], flags[4])
         md, coords, const_a, euclid = flags[5], flags[6], flags[7], flags[8]
+        distances = flags[9]
         for r in prange(R):
             y = np.empty(d)
             a_proj = np.empty(d)
@@ -213,7 +215,7 @@ if AVAILABLE:
                              w_next)
                 # the recorder (occ.recorder.Recorder.observe, same order)
                 k0 = k0_of[step]
-                for k in range(k0, K):
+                for k in range(k0, K if distances == 1 else k0):
                     sq = 0.0
                     for i in range(d):
                         x = w[r, i] - U[r, k, i]
@@ -330,8 +332,9 @@ class NumbaStepper:
         self.csq, self.delta, self.DA2 = z(R, d), z(R, K, d), z(R, K)
         self.diverged = np.zeros(R, dtype=np.int64)
         self.snap_scalar, self.snap_vector = z(R, K, 10), z(R, K, 2, d)
-        md = bool(info["mirror_descent"])
-        flags = np.zeros(9, dtype=np.int64)
+        regret_only = "regret_only" in needs
+        md = bool(info["mirror_descent"]) and not regret_only
+        flags = np.zeros(10, dtype=np.int64)
         hyper = np.zeros((R, 6))
         self.c_scale = np.ones(d)
         if isinstance(learner, Adam):
@@ -362,6 +365,7 @@ class NumbaStepper:
         flags[6] = int("coordinates" in needs)
         flags[7] = int("constant_A" in needs)
         flags[8] = int(learner.projection == "euclidean")
+        flags[9] = int(not regret_only)
         self.flags, self.hyper, self.needs, self.md = flags, hyper, needs, md
         if domain.name == "box":
             lo, hi = domain._bounds(d)
