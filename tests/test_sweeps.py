@@ -74,7 +74,7 @@ def test_executors_and_worker_counts_give_identical_tables(tmp_path: Path) -> No
                                   check_exact=True)
 
 
-def test_a_sweep_of_300_cells_is_interrupted_and_resumed(tmp_path: Path) -> None:
+def test_a_sweep_of_312_cells_is_interrupted_resumed_and_matches_dask(tmp_path: Path) -> None:
     sweep = load_sweep(_sweep_file(tmp_path))
     out = tmp_path / "out"
     first = run_sweep(sweep, out, workers=2, max_cells=100)  # as if interrupted
@@ -91,6 +91,10 @@ def test_a_sweep_of_300_cells_is_interrupted_and_resumed(tmp_path: Path) -> None
     third = run_sweep(sweep, out, workers=2)
     assert third["computed"] == 0
     assert list(out.glob("*.png")) and (out / "sweep_bounds.csv").is_file()
+    # the same 312 cells through a Dask LocalCluster: the same table
+    dask = run_sweep(sweep, tmp_path / "dask", executor="dask", workers=2)
+    assert dask["status"]["done"] == 312 and not dask["failed"]
+    pd.testing.assert_frame_equal(table, _table(tmp_path / "dask"), check_exact=True)
 
 
 FEW = """
