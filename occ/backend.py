@@ -71,10 +71,3 @@ def to_host(x: Any) -> np.ndarray:
     if hasattr(x, "__dlpack__"):
         return np.from_dlpack(x)
     return np.asarray(x)
-
-
-def as_column(value: Any, xp: ModuleType) -> Any:
-    """A hyperparameter as a scalar, or as an (R, 1) column where it is given per row."""
-    if isinstance(value, np.ndarray):
-        return to_device(value, xp)[:, None]
-    return value

@@ -78,7 +78,7 @@ def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray
         "eq10_first_term": (statistics.eq10_first if md else nan).ravel(),
         "gradient_term": (statistics.gradient_term if md else nan).ravel(),
         "monotone_min": (statistics.gamma_min if md else nan).ravel(),
-    })
+    })[METRIC_COLUMNS]
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:

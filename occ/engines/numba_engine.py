@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 try:
-    import numba
+    import numba  # noqa: F401  (its thread count is set through this module)
     from numba import njit, prange
 
     AVAILABLE = True
@@ -423,7 +423,3 @@ class NumbaStepper:
 
     recorder = None
     track = None
-
-
-def threads() -> int:
-    return numba.get_num_threads() if AVAILABLE else 1
