@@ -208,12 +208,13 @@ def workloads(T: int) -> None:
             reference = REFERENCE[kind]
             torch_s = measured_torch if measured_torch is not None else reference["torch"][index]
             optax_s = measured_optax[0] if measured_optax else reference["optax"][index]
-            mark = "" if measured_torch is not None and measured_optax else "*"
+            mark_t = "" if measured_torch is not None else "*"
+            mark_o = "" if measured_optax else "*"
             print(f"{name:10} {f'{R}x{d}':>9} {loop:11.3f} {one:11.4f} {two:12.4f} {bare:12.4f} "
-                  f"{floor:8.4f} {bare / floor:9.2f} {torch_s:8.3f}{mark} {optax_s:8.4f}{mark} "
+                  f"{floor:8.4f} {bare / floor:9.2f} {torch_s:8.3f}{mark_t} {optax_s:8.4f}{mark_o} "
                   f"{min(torch_s, optax_s) / bare:9.1f}")
-    print("* the issue's reference figure (torch / jax not installed here: pip install "
-          "'occ[bench]' to measure them side by side)")
+    print("* the issue's reference figure (that library is not installed here: pip install "
+          "'occ[bench]' to measure it side by side)")
     print("occ 1/2 cores: recording every bound ingredient; regret only (bounds = []): the "
           "loss every step, the workload torch/optax run; occ/floor and best/occ use it")
 
