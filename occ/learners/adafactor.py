@@ -21,7 +21,7 @@ import dataclasses
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from occ.learners.base import LearnerConfig, as_batch, matrix_view, per_row, vector_view
+from occ.learners.base import LearnerConfig, matrix_view, per_row
 from occ.params import Real, param, validate
 from occ.regularizers import DiagonalPrecision
 
@@ -53,9 +53,7 @@ class Adafactor(LearnerConfig):
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> AdafactorState:
         xp = self._xp(xp, w1)
-        w = w1 if getattr(w1, "ndim", 0) == 3 else as_batch(w1, xp)
-        W, _ = matrix_view(w, self.shape, xp)
-        R, m, n = W.shape
+        w, (R, m, n) = self._matrix_start(w1, xp)
         z = lambda *s: xp.zeros(s, dtype=xp.float64)  # noqa: E731
         return AdafactorState(w, 0, z(R, m), z(R, n), z(R, m, n), z(R, m * n))
 
@@ -79,10 +77,7 @@ class Adafactor(LearnerConfig):
         eta = per_row(self.eta, R, xp)
         p = xp.reshape(denom, (R, m * n)) / eta[:, None]
         step = xp.reshape(M / denom, (R, m * n)) * eta[:, None]
-        w_vec = vector_view(matrix_view(state.w, self.shape, xp)[0], False, xp)
-        w_next = self.project(w_vec - step, DiagonalPrecision(p), xp)
-        if was_matrix:
-            w_next = xp.reshape(w_next, (R, m, n))
+        w_next = self._matrix_step(state.w, step, DiagonalPrecision(p), was_matrix, xp)
         return w_next, AdafactorState(w_next, t, a, s, momentum, p)
 
     def geometry(self, state: AdafactorState) -> DiagonalPrecision | None:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from occ.backend import to_device
-from occ.learners.base import LearnerConfig, as_batch, matrix_view, per_row, vector_view
+from occ.learners.base import LearnerConfig, matrix_view, per_row, vector_view
 from occ.params import Integer, Real, param, validate
 from occ.regularizers import DiagonalPrecision
 
@@ -78,9 +78,7 @@ class AdamNMF(LearnerConfig):
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> AdamNMFState:
         xp = self._xp(xp, w1)
-        w = w1 if getattr(w1, "ndim", 0) == 3 else as_batch(w1, xp)
-        W, _ = matrix_view(w, self.shape, xp)
-        R, m, n = W.shape
+        w, (R, m, n) = self._matrix_start(w1, xp)
         A, B = self._initial_factors(R, m, n)
         return AdamNMFState(w, 0, to_device(A, xp), to_device(B, xp),
                             xp.zeros((R, m * n), dtype=xp.float64))
@@ -104,11 +102,8 @@ class AdamNMF(LearnerConfig):
         eta = per_row(self.eta, R, xp)
         p = xp.reshape(denom, (R, m * n)) / eta[:, None]
         precision = DiagonalPrecision(p)
-        w_vec = vector_view(matrix_view(state.w, self.shape, xp)[0], False, xp)
-        g_vec = vector_view(G, False, xp)
-        w_next = self.project(w_vec - precision.solve(g_vec, xp), precision, xp)
-        if was_matrix:
-            w_next = xp.reshape(w_next, (R, m, n))
+        step = precision.solve(vector_view(G, False, xp), xp)
+        w_next = self._matrix_step(state.w, step, precision, was_matrix, xp)
         return w_next, AdamNMFState(w_next, state.count + 1, A, B, p)
 
     def geometry(self, state: AdamNMFState) -> DiagonalPrecision:

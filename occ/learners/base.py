@@ -82,6 +82,19 @@ class LearnerConfig:
     needs_hindsight = False
     matrix = False  # learners of matrix parameters take the shape (m, n) of W
 
+    def _matrix_start(self, w1: Any, xp: ModuleType) -> tuple[Any, tuple[int, int, int]]:
+        """A matrix learner's initial iterate in the caller's layout, and (R, m, n)."""
+        w = w1 if getattr(w1, "ndim", 0) == 3 else as_batch(w1, xp)
+        W, _ = matrix_view(w, self.shape, xp)
+        return w, tuple(W.shape)
+
+    def _matrix_step(self, w: Any, step: Any, precision: Any, was_matrix: bool,
+                     xp: ModuleType) -> Any:
+        """``Proj(vec(W) - step)`` in the learner's geometry, back in the caller's layout."""
+        R = step.shape[0]
+        w_next = self.project(xp.reshape(w, (R, step.shape[1])) - step, precision, xp)
+        return xp.reshape(w_next, w.shape) if was_matrix else w_next
+
     def for_horizon(self, T: int) -> Any:
         """The learner bound to the run's horizon (schedules that decay over T)."""
         return self

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from occ.errors import ParameterError
-from occ.learners.base import LearnerConfig, as_batch, matrix_view, per_row, vector_view
+from occ.learners.base import LearnerConfig, matrix_view, per_row, vector_view
 from occ.params import Choice, Integer, Real, param, validate
 from occ.regularizers import KroneckerPrecision, inverse_root
 
@@ -83,9 +83,7 @@ class Shampoo(LearnerConfig):
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> ShampooState:
         xp = self._xp(xp, w1)
-        w = w1 if getattr(w1, "ndim", 0) == 3 else as_batch(w1, xp)
-        W, _ = matrix_view(w, self.shape, xp)
-        R, m, n = W.shape
+        w, (R, m, n) = self._matrix_start(w1, xp)
         eye_m, eye_n = xp.eye(m, dtype=xp.float64), xp.eye(n, dtype=xp.float64)
         zeros_m = xp.zeros((R, m, m), dtype=xp.float64)
         zeros_n = xp.zeros((R, n, n), dtype=xp.float64)
@@ -128,11 +126,8 @@ class Shampoo(LearnerConfig):
         else:
             QL, a, QR, b, c = state.QL, state.a, state.QR, state.b, state.c
         precision = KroneckerPrecision(QL, a, QR, b, c)
-        w_vec = vector_view(matrix_view(state.w, self.shape, xp)[0], False, xp)
-        g_vec = vector_view(G, False, xp)
-        w_next = self.project(w_vec - precision.solve(g_vec, xp), precision, xp)
-        if was_matrix:
-            w_next = xp.reshape(w_next, (R, m, n))
+        step = precision.solve(vector_view(G, False, xp), xp)
+        w_next = self._matrix_step(state.w, step, precision, was_matrix, xp)
         return w_next, ShampooState(w_next, t, L, Rs, QL, a, QR, b, c)
 
     def geometry(self, state: ShampooState) -> KroneckerPrecision:
