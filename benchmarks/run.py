@@ -2,18 +2,21 @@
 optax where they are installed (the optional `bench` extra), and against the floor.
 
 W1: Adam (eta 1e-2, betas 0.9/0.999, eps 1e-8); W2: diagonal AdaGrad; oblivious linear
-losses with pre-generated Gaussian gradients (a block of occ.run's chunk length, 32 MiB,
-cycled), T = 10^4,
-R repetitions x d coordinates, the loss <g_t, w_t> recorded every step. For each size:
+losses with pre-generated Gaussian gradients (a block of occ.run's chunk length, cycled),
+T = 10^4, R repetitions x d coordinates, the loss <g_t, w_t> recorded every step. occ runs
+them on the box [-1e9, 1e9]^d: a projection (a clip) every step that never binds, so the
+iterates are those of the unconstrained torch/optax runs. For each size:
 
-* occ numba engine (one core, and both cores): the compiled pass-2 kernel, which also
-  records every bound ingredient of the Recorder (distances to the checkpoint
-  comparators, (8), (10), the gradient term, the monotonicity diagnostic);
-* the floor: a single-pass numba kernel of the same arithmetic (update + loss, nothing
-  else), on both cores;
+* occ, every bound ingredient: the compiled pass-2 kernel recording what the Recorder
+  records (distances to the checkpoint comparators, (8), (10), the gradient term, ...);
+* occ, regret only (a scenario with ``bounds = []``): the fused kernel recording the
+  losses, S, L and the iterate sums, the workload torch and optax run;
+* the floor: a single fused numba pass of the same arithmetic (update + loss, nothing
+  else), repetitions over both cores;
 * the NumPy per-step reference path (occ's init/update), timed on T/10 steps and scaled;
-* torch.optim and optax under jax.jit(lax.scan) when importable; otherwise the issue's
-  reference figures, marked as such.
+* torch.optim (foreach, for-loop and fused variants, the best of them) and optax under
+  jax.jit(lax.scan) when importable (compile time apart, and in a second ratio);
+  otherwise the issue's reference figures, marked as such.
 
 Then full-matrix AdaGrad (d = 50, 200) and Shampoo (32 x 32), T = 2000, against their
 eigendecompositions alone; occ.run end to end against the kernel; and the peak memory of a
@@ -30,7 +33,7 @@ import time
 import numpy as np
 
 import occ
-from occ.domains import Ball
+from occ.domains import Ball, Box
 from occ.engines import numba_engine
 from occ.harness import LearnerBatch
 from occ.scenarios import parse_scenario
@@ -56,10 +59,11 @@ def _learner(kind: str, domain: object) -> object:
 
 
 def occ_kernel(kind: str, R: int, d: int, T: int, threads: int,
-               regret_only: bool = False) -> float:
-    """The compiled engine on the workload (seconds), compile time excluded: recording every
+               regret_only: bool = False) -> tuple[float, float]:
+    """The compiled engine on the workload: (steady seconds, best of 3; seconds of the
+    first call, which loads the kernel from numba's cache or compiles it) recording every
     bound ingredient, or (``regret_only``, a scenario with ``bounds = []``) the loss only."""
-    domain = Ball(radius=1e9)  # the workload has no projection
+    domain = Box(low=-1e9, high=1e9)  # a clip every step, never binding
     learner = _learner(kind, domain)
     BLOCK = block(R, d)
     G = np.random.default_rng(0).standard_normal((BLOCK, R, d))
@@ -78,8 +82,8 @@ def occ_kernel(kind: str, R: int, d: int, T: int, threads: int,
         return time.perf_counter() - start
 
     numba_engine.numba.set_num_threads(threads)
-    once(min(BLOCK, T))  # compile / load from cache
-    return min(once(T) for _ in range(3))
+    first = once(min(BLOCK, T, 8))  # compile / load from cache
+    return min(once(T) for _ in range(3)), first
 
 
 def floor_kernel(kind: str, R: int, d: int, T: int, threads: int) -> float:
@@ -87,7 +91,8 @@ def floor_kernel(kind: str, R: int, d: int, T: int, threads: int) -> float:
     numba_engine.numba.set_num_threads(threads)
     BLOCK = block(R, d)
     G = np.random.default_rng(0).standard_normal((BLOCK, R, d))
-    w, m, v, loss = np.zeros((R, d)), np.zeros((R, d)), np.zeros((R, d)), np.zeros(R)
+    w, m, v = numba_engine.staggered_zeros(R, d, 3)  # as occ's own state (no 4K aliasing)
+    loss = np.zeros(R)
     _floor(1 if kind == "adam" else 0, G, w, m, v, loss, 1, 2)  # compile
     start = time.perf_counter()
     for t0 in range(1, T + 1, BLOCK):
@@ -134,25 +139,42 @@ def numpy_loop(kind: str, R: int, d: int, T: int) -> float:
     return (time.perf_counter() - start) * T / steps
 
 
-def torch_time(kind: str, R: int, d: int, T: int) -> float | None:
+def torch_time(kind: str, R: int, d: int, T: int) -> tuple[float, str] | None:
+    """The best torch.optim variant (foreach, for-loop, fused) on two threads: (seconds,
+    variant). The parameter is one (R, d) tensor; the loss is recorded every step."""
     try:
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(2)
     BLOCK = block(R, d)
     G = torch.from_numpy(np.random.default_rng(0).standard_normal((BLOCK, R, d)))
-    w = torch.zeros((R, d), dtype=torch.float64, requires_grad=True)
-    optimizer = (torch.optim.Adam([w], lr=1e-2, betas=(0.9, 0.999), eps=1e-8, foreach=True)
-                 if kind == "adam" else torch.optim.Adagrad([w], lr=1e-2, foreach=True))
-    loss = torch.zeros(R, dtype=torch.float64)
-    start = time.perf_counter()
-    for t in range(T):
-        g = G[t % BLOCK]
-        with torch.no_grad():
-            loss += (g * w).sum(-1)
-        w.grad = g.clone()
-        optimizer.step()
-    return time.perf_counter() - start
+    results = []
+    for variant in ("foreach", "forloop", "fused"):
+        options = {"foreach": variant == "foreach"}
+        if variant == "fused":
+            options = {"fused": True}
+        w = torch.zeros((R, d), dtype=torch.float64, requires_grad=True)
+        try:
+            optimizer = (torch.optim.Adam([w], lr=1e-2, betas=(0.9, 0.999), eps=1e-8,
+                                          **options)
+                         if kind == "adam" else torch.optim.Adagrad([w], lr=1e-2, **options))
+        except (RuntimeError, TypeError, ValueError):  # a variant this version lacks
+            continue
+        loss = torch.zeros(R, dtype=torch.float64)
+        steps = T if R * d <= 10_000 else max(T // 5, BLOCK)
+        start = time.perf_counter()
+        try:
+            for t in range(steps):
+                g = G[t % BLOCK]
+                with torch.no_grad():
+                    loss += (g * w).sum(-1)
+                w.grad = g.clone()
+                optimizer.step()
+        except RuntimeError:  # e.g. fused not implemented for this device/dtype
+            continue
+        results.append(((time.perf_counter() - start) * T / steps, variant))
+    return min(results) if results else None
 
 
 def optax_time(kind: str, R: int, d: int, T: int) -> tuple[float, float] | None:
@@ -190,33 +212,58 @@ def optax_time(kind: str, R: int, d: int, T: int) -> tuple[float, float] | None:
     return steady, first - steady
 
 
+def first_call_seconds(fresh_cache: bool) -> float:
+    """Seconds of the first regret-kernel call in a new process: loading the compiled
+    kernel from numba's on-disk cache, or (``fresh_cache``) compiling it from scratch."""
+    import os
+    import tempfile
+
+    code = ("import sys, time; sys.path.insert(0, 'benchmarks'); import run; "
+            "print(run.occ_kernel('adam', 1, 10, 8, 1, regret_only=True)[1])")
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if fresh_cache:
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env)
+    return float(out.stdout.strip())
+
+
 def workloads(T: int) -> None:
+    compile_s, load_s = first_call_seconds(True), first_call_seconds(False)
     print(f"W1 (Adam) and W2 (diagonal AdaGrad), T = {T}, seconds (best of 3)")
-    header = (f"{'':10} {'R x d':>9} {'numpy loop':>11} {'occ 1 core':>11} {'occ 2 cores':>12}"
-              f" {'regret only':>12} {'floor':>8} {'occ/floor':>9} {'torch':>9} {'optax':>9}"
-              f" {'best/occ':>9}")
+    print(f"occ's compiled kernels: {compile_s:.1f} s to compile (once, then cached on "
+          f"disk), {load_s:.2f} s to load in a new process")
+    header = (f"{'':10} {'R x d':>9} {'numpy loop':>10} {'all bounds':>10} {'regret':>8}"
+              f" {'floor':>7} {'/floor':>6} {'torch':>7} {'variant':>7} {'optax':>7}"
+              f" {'+compile':>8} {'best/occ':>8} {'w. compile':>10}")
     print(header)
     for kind, name in (("adam", "W1 Adam"), ("adagrad", "W2 AdaGrad")):
         for index, (R, d) in enumerate(SIZES):
+            tasks = R * (len(numba_engine.blocks(d, True)) - 1)
+            threads = 2 if tasks > 1 else 1
             loop = numpy_loop(kind, R, d, T)
-            one = occ_kernel(kind, R, d, T, 1)
-            two = occ_kernel(kind, R, d, T, 2) if R > 1 else one
-            bare = occ_kernel(kind, R, d, T, 2 if R > 1 else 1, regret_only=True)
+            full, _ = occ_kernel(kind, R, d, T, 2 if R > 1 else 1)
+            bare, _ = occ_kernel(kind, R, d, T, threads, regret_only=True)
             floor = floor_kernel(kind, R, d, T, 2 if R > 1 else 1)
             measured_torch = torch_time(kind, R, d, T)
             measured_optax = optax_time(kind, R, d, T)
             reference = REFERENCE[kind]
-            torch_s = measured_torch if measured_torch is not None else reference["torch"][index]
-            optax_s = measured_optax[0] if measured_optax else reference["optax"][index]
-            mark_t = "" if measured_torch is not None else "*"
+            torch_s, variant = measured_torch or (reference["torch"][index], "*")
+            optax_s, xla_s = measured_optax or (reference["optax"][index], float("nan"))
             mark_o = "" if measured_optax else "*"
-            print(f"{name:10} {f'{R}x{d}':>9} {loop:11.3f} {one:11.4f} {two:12.4f} {bare:12.4f} "
-                  f"{floor:8.4f} {bare / floor:9.2f} {torch_s:8.3f}{mark_t} {optax_s:8.4f}{mark_o} "
-                  f"{min(torch_s, optax_s) / bare:9.1f}")
+            best = min(torch_s, optax_s)
+            best_paid = min(torch_s, optax_s + (0.0 if np.isnan(xla_s) else xla_s))
+            print(f"{name:10} {f'{R}x{d}':>9} {loop:10.3f} {full:10.4f} {bare:8.4f} "
+                  f"{floor:7.4f} {bare / floor:6.2f} {torch_s:7.3f} {variant:>7} "
+                  f"{optax_s:6.4f}{mark_o} {xla_s:8.2f} {best / bare:8.1f} "
+                  f"{best_paid / (bare + load_s):10.1f}")
     print("* the issue's reference figure (that library is not installed here: pip install "
           "'occ[bench]' to measure it side by side)")
-    print("occ 1/2 cores: recording every bound ingredient; regret only (bounds = []): the "
-          "loss every step, the workload torch/optax run; occ/floor and best/occ use it")
+    print("all bounds: occ recording every bound ingredient; regret: a scenario with "
+          "bounds = [] (the loss every step, the workload torch/optax run), on both cores;\n"
+          "/floor and best/occ use it; 'w. compile' adds optax's XLA compile and occ's "
+          "kernel load to both sides")
 
 
 def matrix_learners(T: int) -> None:
@@ -264,7 +311,7 @@ def end_to_end(T: int) -> None:
     start = time.perf_counter()
     occ.run(sc)
     full = time.perf_counter() - start
-    kernel = occ_kernel("adam", 100, 1000, T, 2)
+    kernel, _ = occ_kernel("adam", 100, 1000, T, 2)
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     for _ in range(2 * T // 40):  # the Gaussian draws of the two passes

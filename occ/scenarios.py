@@ -44,7 +44,7 @@ from occ.adversaries import ADVERSARIES, make_adversary
 from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
-from occ.harness import expand_learner
+from occ.harness import DEFAULT_CHUNK, expand_learner
 from occ.learners import LEARNERS
 from occ.params import Integer, describe_fields
 
@@ -203,7 +203,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     seeds = _int(data, "seeds", 10, 1)
     seed = _int(data, "seed", 0, 0)
     checkpoints = _int(data, "checkpoints", 20, 2)
-    chunk = _int(data, "chunk", 1024, 1)
+    chunk = _int(data, "chunk", DEFAULT_CHUNK, 1)
     check = data.get("check", {})
     if not isinstance(check, dict) or set(check) - {"T", "seeds"}:
         raise ParameterError("check", "must be a table with T and seeds only")

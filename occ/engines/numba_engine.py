@@ -8,20 +8,19 @@ projections; the bound ingredients of :class:`occ.recorder.Recorder` with the op
 reference path. One fused pass per step and repetition computes the loss, the learner's
 step, its projection and the running sums and maxima of the recorder; repetitions are
 split across cores with ``prange`` (each row is independent, so the numbers do not depend
-on the thread count or on the other rows). ``error_model="numpy"`` and ``FASTMATH`` let
-the loops vectorize.
+on the thread count or on the other rows). A scenario with ``bounds = []`` runs the fused
+regret-only kernel instead, split into (repetition, coordinate block) tasks. The kernels
+themselves are in :mod:`occ.engines.numba_kernels`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 try:
     import numba  # noqa: F401  (its thread count is set through this module)
-    from numba import njit, prange
 
     AVAILABLE = True
 except ImportError:  # pragma: no cover - the reference path is used instead
@@ -37,6 +36,18 @@ The results differ from the reference path by round-off only (tests: 1e-10 relat
 OGD_STEPS = {"constant": 0, "oracle23": 0, "oracle25": 0, "sqrt": 1, "adagrad_norm": 2}
 SECULAR_TOLERANCE = 1e-15
 SECULAR_MAX_ITERATIONS = 100
+BLOCK = 256
+"""Coordinates per task of the regret-only kernel on a box (a row's last block may be
+shorter)."""
+
+
+def blocks(d: int, separable: bool) -> np.ndarray:
+    """Block boundaries ``[0, b_1, ..., d]`` of the regret-only kernel: :data:`BLOCK`
+    coordinates each where the coordinates are independent (``separable``: a box), one
+    block otherwise. They depend on ``d`` alone, never on the batch or the threads."""
+    if not separable:
+        return np.array([0, d], dtype=np.int64)
+    return np.unique(np.append(np.arange(0, d, BLOCK, dtype=np.int64), d))
 
 
 def supported(learner: Any, adversary: Any, domain: Any, family: Any, needs: frozenset,
@@ -57,250 +68,22 @@ def supported(learner: Any, adversary: Any, domain: Any, family: Any, needs: fro
     return False
 
 
-if AVAILABLE:
+def staggered_zeros(R: int, d: int, count: int) -> list[np.ndarray]:
+    """``count`` zero (R, d) arrays in one 64-byte aligned buffer, array k starting
+    ``k * 4096/count`` bytes (mod 4096) after array 0.
 
-    @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-    def _project(y, a, spherical, box, lo, hi, centre, radius, out):  # pragma: no cover
-        d = y.shape[0]
-        if box:
-            for i in range(d):
-                out[i] = min(max(y[i], lo[i]), hi[i])
-            return
-        norm2 = 0.0
-        for i in range(d):
-            norm2 += (y[i] - centre[i]) ** 2
-        norm = math.sqrt(norm2)
-        if norm <= radius:
-            for i in range(d):
-                out[i] = y[i]
-            return
-        if spherical:
-            scale = radius / norm
-            for i in range(d):
-                out[i] = centre[i] + (y[i] - centre[i]) * scale
-            return
-        mu = 0.0
-        for _ in range(SECULAR_MAX_ITERATIONS):
-            wn2 = 0.0
-            for i in range(d):
-                den = a[i] + mu
-                if den <= 0:
-                    den = 1.0
-                v = a[i] * (y[i] - centre[i]) / den
-                wn2 += v * v
-            wn = math.sqrt(wn2)
-            if wn <= 0:
-                wn = 1.0
-            phi = 1.0 / wn - 1.0 / radius
-            if abs(phi) * radius <= SECULAR_TOLERANCE:
-                break
-            dphi = 0.0
-            for i in range(d):
-                den = a[i] + mu
-                if den <= 0:
-                    den = 1.0
-                az = a[i] * (y[i] - centre[i])
-                dphi += az * az / (den * den * den)
-            dphi /= wn * wn * wn
-            if dphi <= 0:
-                dphi = 1.0
-            mu = max(mu - phi / dphi, 0.0)
-        for i in range(d):
-            den = a[i] + mu
-            if den <= 0:
-                den = 1.0
-            out[i] = centre[i] + a[i] * (y[i] - centre[i]) / den
-
-    @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
-    def run_chunk(kind, flags, G, t0, schedule, hyper, c_scale, w, acc1, acc2, acc3, scal,
-                  p, p_prev, has_prev, lo, hi, centre, radius, box, U, checkpoints, k0_of,
-                  cum, S, L, f21, isum, D2, eq8, eq10, grad, gmin, gchg, csq, delta, DA2,
-                  diverged, snap_scalar, snap_vector):  # pragma: no cover
-        """Advance every row over the chunk ``G`` (n, R, d) starting at step t0.
-
-        ``flags``: [ogd step | adam: bias_correction, eps_inside, amsgrad, max_before,
-        decoupled (1) / coupled (2) / none (0)], md, coordinates, constant_A, euclidean,
-        distances (0: regret only).
-        ``hyper`` (R, 6): ogd [eta, c, D0]; adagrad [eta, eps]; adam [eta, beta1, beta2,
-        eps, weight_decay]. Snapshot layouts: snap_scalar (R, K, 10), snap_vector (R, K, 2, d).
-        """
-        n, R, d = G.shape
-        K = U.shape[1]
-        ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
-                                                      flags[3], flags[4])
-        md, coords, const_a, euclid = flags[5], flags[6], flags[7], flags[8]
-        distances = flags[9]
-        for r in prange(R):
-            y = np.empty(d)
-            a_proj = np.empty(d)
-            w_next = np.empty(d)
-            for step in range(n):
-                t = t0 + step
-                g = G[step, r]
-                loss = 0.0
-                gg = 0.0
-                for i in range(d):
-                    loss += g[i] * w[r, i]
-                    gg += g[i] * g[i]
-                cum[r] += loss
-                S[r] += gg
-                L[r] = max(L[r], math.sqrt(gg))
-                if S[r] > 0:
-                    f21[r] += gg / math.sqrt(S[r])
-                for i in range(d):
-                    isum[r, i] += w[r, i]
-                # the learner's step: p (precision) and y (unprojected); branch-free loops
-                spherical = True
-                finite_p = True
-                if kind == 0:
-                    scal[r] += gg
-                    if ogd_step == 0:
-                        pr = 1.0 / hyper[r, 0]
-                    elif ogd_step == 1:
-                        pr = math.sqrt(t) / hyper[r, 1]
-                    else:
-                        pr = math.sqrt(scal[r]) / hyper[r, 2]
-                    step_size = 1.0 / pr if pr > 0 else 0.0
-                    for i in range(d):
-                        p[r, i] = pr
-                        y[i] = w[r, i] - g[i] * step_size
-                elif kind == 1:
-                    spherical = False
-                    eps, eta = hyper[r, 1], hyper[r, 0]
-                    for i in range(d):
-                        acc1[r, i] += g[i] * g[i]
-                    for i in range(d):
-                        root = math.sqrt(acc1[r, i])
-                        value = (root + eps) / (eta * c_scale[i])
-                        p[r, i] = value if root > 0 else 0.0
-                        den = p[r, i] if p[r, i] > 0 else 1.0
-                        y[i] = w[r, i] - g[i] / den
-                else:
-                    spherical = False
-                    b1, b2, eps, lam = hyper[r, 1], hyper[r, 2], hyper[r, 3], hyper[r, 4]
-                    s_t = schedule[step]
-                    eta_t = hyper[r, 0] * s_t
-                    c1 = 1.0 - b1 ** t if bias == 1 else 1.0
-                    c2 = 1.0 - b2 ** t if bias == 1 else 1.0
-                    finite_p = s_t > 0
-                    l2 = lam if decay == 0 else 0.0
-                    shrink = 1.0 - s_t * lam if decay == 1 else 1.0
-                    coupled = lam if decay == 2 else 0.0
-                    inverse_eta = 1.0 / eta_t if finite_p else np.inf
-                    for i in range(d):
-                        gi = g[i] + l2 * w[r, i]
-                        acc1[r, i] = b1 * acc1[r, i] + (1 - b1) * gi
-                        acc2[r, i] = b2 * acc2[r, i] + (1 - b2) * gi * gi
-                    for i in range(d):
-                        if ams == 1 and before == 1:
-                            acc3[r, i] = max(acc3[r, i], acc2[r, i])
-                            v_hat = acc3[r, i] / c2
-                        elif ams == 1:
-                            acc3[r, i] = max(acc3[r, i], acc2[r, i] / c2)
-                            v_hat = acc3[r, i]
-                        else:
-                            v_hat = acc2[r, i] / c2
-                        den = math.sqrt(v_hat + eps) if inside == 1 else math.sqrt(v_hat) + eps
-                        safe = den if den > 0 else 1.0
-                        direction = (acc1[r, i] / c1) / safe if den > 0 else 0.0
-                        y[i] = shrink * w[r, i] - eta_t * (direction + coupled * w[r, i])
-                        p[r, i] = den * inverse_eta if finite_p else np.inf
-                if not finite_p:
-                    for i in range(d):
-                        w_next[i] = y[i]
-                else:
-                    for i in range(d):
-                        a_proj[i] = p[r, i]
-                    _project(y, a_proj, spherical or euclid == 1, box, lo, hi, centre, radius,
-                             w_next)
-                # the recorder (occ.recorder.Recorder.observe, same order)
-                k0 = k0_of[step]
-                for k in range(k0, K if distances == 1 else k0):
-                    sq = 0.0
-                    for i in range(d):
-                        x = w[r, i] - U[r, k, i]
-                        sq += x * x
-                    D2[r, k] = max(D2[r, k], sq)
-                    if const_a == 1:
-                        DA2[r, k] = max(DA2[r, k], sq)
-                    if md == 1:
-                        qt = 0.0
-                        qn = 0.0
-                        qp = 0.0
-                        for i in range(d):
-                            x = w[r, i] - U[r, k, i]
-                            xn = w_next[i] - U[r, k, i]
-                            qt += p[r, i] * x * x
-                            qn += p[r, i] * xn * xn
-                            qp += p_prev[r, i] * x * x
-                        if has_prev[r] == 0:
-                            qp = 0.0
-                        eq8[r, k] += 0.5 * (qt - qn)
-                        eq10[r, k] += 0.5 * (qt - qp)
-                    if coords == 1:
-                        for i in range(d):
-                            delta[r, k, i] = max(delta[r, k, i], abs(w[r, i] - U[r, k, i]))
-                if coords == 1:
-                    for i in range(d):
-                        csq[r, i] += g[i] * g[i]
-                if md == 1:
-                    dual = 0.0
-                    top = 0.0
-                    low = np.inf
-                    change = 0.0
-                    for i in range(d):
-                        den = p[r, i] if p[r, i] > 0 else np.inf  # zero precision: no term
-                        dual += g[i] * g[i] / den
-                    for i in range(d):
-                        top = max(top, abs(p[r, i]))
-                    if kind == 0:
-                        scale = p[r, 0] if p[r, 0] > 0 else 1.0
-                        before = p_prev[r, 0] if has_prev[r] == 1 else 0.0
-                        low = (p[r, 0] - before) / scale
-                        change = abs(low)
-                    else:
-                        scale = top if top > 0 else 1.0
-                        for i in range(d):
-                            before = p_prev[r, i] if has_prev[r] == 1 else 0.0
-                            diff = p[r, i] - before
-                            low = min(low, diff)
-                            change = max(change, abs(diff))
-                        low /= scale
-                        change /= scale
-                    grad[r] += 0.5 * dual
-                    gmin[r] = min(gmin[r], low)
-                    if has_prev[r] == 1:
-                        gchg[r] = max(gchg[r], change)
-                    for i in range(d):
-                        p_prev[r, i] = p[r, i]
-                    has_prev[r] = 1
-                finite = True
-                for i in range(d):
-                    if not math.isfinite(w_next[i]):
-                        finite = False
-                if not finite and diverged[r] == 0:
-                    diverged[r] = t
-                # snapshots at the checkpoints reached at this step
-                for k in range(k0, K):
-                    if checkpoints[k] == t:
-                        trace = 0.0
-                        for i in range(d):
-                            trace += p[r, i]
-                        snap_scalar[r, k, 0] = cum[r]
-                        snap_scalar[r, k, 1] = S[r]
-                        snap_scalar[r, k, 2] = L[r]
-                        snap_scalar[r, k, 3] = f21[r]
-                        snap_scalar[r, k, 4] = w[r, 0]
-                        snap_scalar[r, k, 5] = grad[r]
-                        snap_scalar[r, k, 6] = trace
-                        snap_scalar[r, k, 7] = gmin[r]
-                        snap_scalar[r, k, 8] = gchg[r]
-                        snap_scalar[r, k, 9] = p[r, 0]
-                        for i in range(d):
-                            snap_vector[r, k, 0, i] = isum[r, i]
-                            snap_vector[r, k, 1, i] = csq[r, i]
-                for i in range(d):
-                    w[r, i] = w_next[i]
+    The kernels stream the same row of every state array in one loop. Arrays that happen
+    to start at nearby addresses modulo 4096 make loads look dependent on recent stores to
+    another array (4K aliasing): measured here, a 15-25x slowdown of the regret kernel at
+    R x d = 100 x 1000 for some allocations and not others. Spreading the starts over the
+    page makes the speed independent of where the allocator put them."""
+    size = R * d
+    spacing = (4096 // count) // 64 * 64
+    stride = size + (spacing - size * 8) % 4096 // 8  # elements between array starts
+    buffer = np.zeros(stride * count + 8)
+    start = (-buffer.ctypes.data % 64) // 8
+    return [buffer[start + k * stride: start + k * stride + size].reshape(R, d)
+            for k in range(count)]
 
 
 class NumbaStepper:
@@ -323,13 +106,15 @@ class NumbaStepper:
         self.comparator_loss = comparator_loss
         self.w1 = w1.copy()
         z = lambda *s: np.zeros(s)  # noqa: E731
-        self.w = w1.copy()
-        self.acc1, self.acc2, self.acc3, self.scal = z(R, d), z(R, d), z(R, d), z(R)
-        self.p, self.p_prev, self.has_prev = z(R, d), z(R, d), np.zeros(R, dtype=np.int64)
+        rows = staggered_zeros(R, d, 9)
+        self.w, self.acc1, self.acc2, self.acc3, self.isum, self.csq = rows[:6]
+        self.p, self.p_prev, self.outside = rows[6:]  # outside: the regret kernel's scratch
+        self.w[...] = w1
+        self.scal, self.has_prev = z(R), np.zeros(R, dtype=np.int64)
         self.cum, self.S, self.L, self.f21 = z(R), z(R), z(R), z(R)
-        self.isum, self.D2, self.eq8, self.eq10 = z(R, d), z(R, K), z(R, K), z(R, K)
+        self.D2, self.eq8, self.eq10 = z(R, K), z(R, K), z(R, K)
         self.grad, self.gmin, self.gchg = z(R), np.full(R, np.inf), z(R)
-        self.csq, self.delta, self.DA2 = z(R, d), z(R, K, d), z(R, K)
+        self.delta, self.DA2 = z(R, K, d), z(R, K)
         self.diverged = np.zeros(R, dtype=np.int64)
         self.snap_scalar, self.snap_vector = z(R, K, 10), z(R, K, 2, d)
         regret_only = "regret_only" in needs
@@ -373,9 +158,18 @@ class NumbaStepper:
                              0.0, True)
         else:
             centre = np.broadcast_to(np.asarray(domain.centre, dtype=float), (d,)).copy()
-            self.geometry = (np.zeros(d), np.zeros(d), centre, float(domain.radius), False)
+            self.geometry = (np.full(d, -np.inf), np.full(d, np.inf), centre,
+                             float(domain.radius), False)
+        self.regret_only = regret_only
+        if regret_only:  # the fused regret-only kernel
+            separable = domain.name == "box" and not (
+                self.kind == KIND_OGD and flags[0] == OGD_STEPS["adagrad_norm"])
+            self.bounds = blocks(d, separable)
+            self.diverged_block = np.zeros((R, len(self.bounds) - 1), dtype=np.int64)
+            self.snap_first, self.iterate_snapshots = z(R, K), z(R, K, d)
 
     def chunk(self, t0: int, data: np.ndarray) -> None:
+        from occ.engines import numba_kernels
         from occ.harness import _tile
 
         G = np.ascontiguousarray(_tile(data, self.batch.grid), dtype=np.float64)
@@ -386,14 +180,31 @@ class NumbaStepper:
         if self.kind == KIND_ADAM:
             schedule = self.learner.schedule.values(steps)
         lo, hi, centre, radius, box = self.geometry
-        run_chunk(self.kind, self.flags, G, t0, schedule, self.hyper, self.c_scale, self.w,
-                  self.acc1, self.acc2, self.acc3, self.scal, self.p, self.p_prev,
-                  self.has_prev, lo, hi, centre, radius, box, self.U, self.checkpoints, k0,
-                  self.cum, self.S, self.L, self.f21, self.isum, self.D2, self.eq8, self.eq10,
-                  self.grad, self.gmin, self.gchg, self.csq, self.delta, self.DA2,
-                  self.diverged, self.snap_scalar, self.snap_vector)
+        if self.regret_only:
+            shape = (n, G.shape[1], len(self.bounds) - 1)
+            part_loss, part_gg = np.empty(shape), np.empty(shape)
+            numba_kernels.advance(self.kind, self.flags, G, t0, schedule, self.hyper,
+                                 self.c_scale, self.w, self.acc1, self.acc2, self.acc3,
+                                 self.scal, self.bounds, lo, hi, centre, radius, box,
+                                 part_loss, part_gg, self.isum, k0, self.checkpoints,
+                                 self.diverged_block, self.snap_first, self.iterate_snapshots,
+                                 self.p, self.outside)
+            numba_kernels.combine(part_loss, part_gg, t0, k0, self.checkpoints, self.cum,
+                                 self.S, self.L, self.f21, self.snap_scalar)
+            return
+        numba_kernels.run_chunk(
+            self.kind, self.flags, G, t0, schedule, self.hyper, self.c_scale, self.w, self.acc1,
+            self.acc2, self.acc3, self.scal, self.p, self.p_prev, self.has_prev, lo, hi, centre,
+            radius, box, self.U, self.checkpoints, k0, self.cum, self.S, self.L, self.f21,
+            self.isum, self.D2, self.eq8, self.eq10, self.grad, self.gmin, self.gchg, self.csq,
+            self.delta, self.DA2, self.diverged, self.snap_scalar, self.snap_vector)
 
     def statistics(self, T: int) -> Statistics:
+        if self.regret_only:  # the fused kernel's outputs in the general layout
+            self.snap_scalar[:, :, 4] = self.snap_first
+            self.snap_vector[:, :, 0, :] = self.iterate_snapshots
+            first = np.where(self.diverged_block > 0, self.diverged_block, T + 1).min(axis=1)
+            self.diverged = np.where(first <= T, first, 0)
         s, v = self.snap_scalar, self.snap_vector
         md = self.md
         coords = "coordinates" in self.needs
