@@ -66,7 +66,8 @@ def occ_kernel(kind: str, R: int, d: int, T: int, threads: int,
     domain = Box(low=-1e9, high=1e9)  # a clip every step, never binding
     learner = _learner(kind, domain)
     BLOCK = block(R, d)
-    G = np.random.default_rng(0).standard_normal((BLOCK, R, d))
+    # each repetition's block contiguous, as occ's adversaries draw them (stack_streams)
+    G = np.random.default_rng(0).standard_normal((R, BLOCK, d)).transpose(1, 0, 2)
     checkpoints = np.unique(np.round(np.logspace(0, np.log10(T), 20)).astype(np.int64))
     U = np.zeros((R, len(checkpoints), d))
     batch = LearnerBatch("x", learner, np.array(["x"] * R, dtype=object), np.arange(R), 1)
@@ -90,13 +91,13 @@ def floor_kernel(kind: str, R: int, d: int, T: int, threads: int) -> float:
     """A single fused pass of the same arithmetic: update and loss, nothing recorded."""
     numba_engine.numba.set_num_threads(threads)
     BLOCK = block(R, d)
-    G = np.random.default_rng(0).standard_normal((BLOCK, R, d))
+    G = np.random.default_rng(0).standard_normal((R, BLOCK, d))
     w, m, v = numba_engine.staggered_zeros(R, d, 3)  # as occ's own state (no 4K aliasing)
     loss = np.zeros(R)
-    _floor(1 if kind == "adam" else 0, G, w, m, v, loss, 1, 2)  # compile
+    _floor(1 if kind == "adam" else 0, G[:, :2], w, m, v, loss, 1)  # compile
     start = time.perf_counter()
     for t0 in range(1, T + 1, BLOCK):
-        _floor(1 if kind == "adam" else 0, G, w, m, v, loss, t0, min(BLOCK, T + 1 - t0))
+        _floor(1 if kind == "adam" else 0, G[:, :min(BLOCK, T + 1 - t0)], w, m, v, loss, t0)
     return time.perf_counter() - start
 
 
@@ -104,23 +105,23 @@ if numba_engine.AVAILABLE:
     from numba import njit, prange
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=numba_engine.FASTMATH)
-    def _floor(adam, G, w, m, v, loss, t0, n):  # pragma: no cover
-        R, d = w.shape
+    def _floor(adam, G, w, m, v, loss, t0):  # pragma: no cover
+        R, n, d = G.shape
         for r in prange(R):
             for step in range(n):
                 t = t0 + step
                 c1, c2 = 1 - 0.9**t, 1 - 0.999**t
                 acc = 0.0
+                g = G[r, step]
                 for i in range(d):
-                    g = G[step, r, i]
-                    acc += g * w[r, i]
+                    acc += g[i] * w[r, i]
                     if adam:
-                        m[r, i] = 0.9 * m[r, i] + 0.1 * g
-                        v[r, i] = 0.999 * v[r, i] + 0.001 * g * g
+                        m[r, i] = 0.9 * m[r, i] + 0.1 * g[i]
+                        v[r, i] = 0.999 * v[r, i] + 0.001 * g[i] * g[i]
                         w[r, i] -= 1e-2 * (m[r, i] / c1) / (np.sqrt(v[r, i] / c2) + 1e-8)
                     else:
-                        v[r, i] += g * g
-                        w[r, i] -= 1e-2 * g / np.sqrt(v[r, i])
+                        v[r, i] += g[i] * g[i]
+                        w[r, i] -= 1e-2 * g[i] / np.sqrt(v[r, i])
                 loss[r] += acc
 
 

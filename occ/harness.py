@@ -154,8 +154,9 @@ class ComparatorTrack:
     """Running loss statistics and the comparator at each checkpoint (pass 1)."""
 
     def __init__(self, family: Any, domain: Any, checkpoints: np.ndarray, R: int, d: int,
-                 xp: ModuleType, outer: bool = False) -> None:
+                 xp: ModuleType, outer: bool = False, hindsight: bool = True) -> None:
         self.family, self.domain, self.checkpoints, self.xp = family, domain, checkpoints, xp
+        self.hindsight = hindsight  # S, L, squares, S_inf (outer): a hindsight learner's needs
         self.stats = family.stats_init(R, d, xp)
         self.U: list[Any] = []
         self.values: list[np.ndarray] = []
@@ -243,20 +244,34 @@ class DataTrack:
         def running(previous: np.ndarray, steps: np.ndarray) -> np.ndarray:
             return np.cumsum(np.concatenate([previous[None], steps]), axis=0)[1:]
 
-        gg = np.sum(data * data, axis=-1)
-        G = running(track.stats, data)
-        track.S = running(track.S, gg)[-1]
-        track.L = np.maximum(track.L, np.max(np.sqrt(gg), axis=0))
-        top = np.max(np.abs(data), axis=-1)
-        track.S_inf = running(track.S_inf, top * top)[-1]
-        track.squares = running(track.squares, data * data)[-1]
-        if track.outer is not None:
+        if track.hindsight:  # the realized statistics a hindsight learner needs
+            gg = np.sum(data * data, axis=-1)
+            track.S = running(track.S, gg)[-1]
+            track.L = np.maximum(track.L, np.max(np.sqrt(gg), axis=0))
+            top = np.max(np.abs(data), axis=-1)
+            track.S_inf = running(track.S_inf, top * top)[-1]
+            track.squares = running(track.squares, data * data)[-1]
+            if track.outer is not None:
+                for i in range(n):
+                    track.outer = track.outer + data[i][:, :, None] * data[i][:, None, :]
+        ends = []  # (step index in the chunk, sum_{s<=t} g_s) at the checkpoints in it
+        while (len(track.U) + len(ends) < len(track.checkpoints)
+               and track.checkpoints[len(track.U) + len(ends)] < t0 + n):
+            ends.append(int(track.checkpoints[len(track.U) + len(ends)]) - t0)
+        if data[0].size >= 4096:  # row by row into one buffer: no (n, R, d) temporary
+            G = track.stats.copy()
+            sums = []
             for i in range(n):
-                track.outer = track.outer + data[i][:, :, None] * data[i][:, None, :]
-        track.stats = G[-1]
-        while len(track.U) < len(track.checkpoints) and track.checkpoints[len(track.U)] < t0 + n:
-            i = int(track.checkpoints[len(track.U)]) - t0
-            u, value = track.family.comparator(G[i], track.domain, np)
+                np.add(G, data[i], out=G)  # the same additions, in the same order, as cumsum
+                if len(sums) < len(ends) and i == ends[len(sums)]:
+                    sums.append(G.copy())
+            track.stats = G
+        else:
+            G = running(track.stats, data)
+            sums = [G[i] for i in ends]
+            track.stats = G[-1]
+        for G_t in sums:
+            u, value = track.family.comparator(G_t, track.domain, np)
             track.U.append(u)
             track.values.append(to_host(value))
 
@@ -334,12 +349,50 @@ def simulate(
             "hindsight step sizes need an oblivious linear adversary (gradients known in advance)",
         )
 
+    from occ.engines import numba_engine
+
+    def pass2_stepper(b: LearnerBatch, U: Any, values: np.ndarray) -> Any:
+        info = b.learner.bound_info(d)
+        needs = needed_statistics(info, bound_names)
+        fast = engine != "reference" and numba_engine.supported(
+            b.learner, adversary, domain, family, needs, xp, keep_trajectories)
+        if engine == "numba" and not fast:
+            raise ParameterError("engine", f"the numba engine cannot run learner {b.label!r} "
+                                 "here (it takes oblivious linear losses on a ball or box and "
+                                 "ogd, adagrad_diag and the Adam family); use 'auto'")
+        if fast:
+            return numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
+                                             to_host(w1(b)), info, needs, T)
+        stepper = LearnerStepper(b, adversary, family, w1(b), xp)
+        stepper.recorder = Recorder(checkpoints, U, values, w1(b),
+                                    bool(info["mirror_descent"]), xp, needs=needs,
+                                    keep_trajectory=keep_trajectories,
+                                    kl=info.get("geometry") == "kl", info=info)
+        return stepper
+
+    # One pass where nothing recorded needs the comparators before the end: an oblivious
+    # adversary, the regret alone (bounds = []), no hindsight learner, no KL geometry. The
+    # comparators are then found beside the learners and used only at the end (half the
+    # adversary's draws of two passes; the same numbers).
+    single_pass = adversary.oblivious and not needs_hindsight and not keep_trajectories and all(
+        needed_statistics(info, bound_names) == frozenset({"regret_only"})
+        and info.get("geometry") != "kl"
+        for info in (b.learner.bound_info(d) for b in learners))
+
     # Pass 1: comparators at every checkpoint.
     if adversary.oblivious:
         outer = any(getattr(b.learner, "needs_outer_products", False) for b in needs_hindsight)
-        track = ComparatorTrack(family, domain, checkpoints, S, d, xp, outer=outer)
-        drive(adversary, rngs, T, d, chunk, [DataTrack(track, xp, family.name == "linear")],
-              progress)
+        track = ComparatorTrack(family, domain, checkpoints, S, d, xp, outer=outer,
+                                hindsight=bool(needs_hindsight))
+        consumers: list[Any] = [DataTrack(track, xp, family.name == "linear")]
+        steppers = []
+        if single_pass:
+            K = len(checkpoints)
+            steppers = [pass2_stepper(b, xp.zeros((S * b.grid, K, d), dtype=xp.float64),
+                                      np.zeros((S * b.grid, K))) for b in learners]
+        drive(adversary, rngs, T, d, chunk, consumers + steppers,
+              None if progress is None else (lambda n: progress(2 * n)) if single_pass
+              else progress)
         U_shared, values_shared = track.comparators()
         U_host = to_host(U_shared)
         hindsight = Hindsight(
@@ -359,6 +412,9 @@ def simulate(
         }
         for b in needs_hindsight:
             b.learner = b.learner.with_hindsight(hindsight.tiled(b.grid))
+        for stepper, b in zip(steppers, learners, strict=False):
+            target = stepper.recorder if stepper.recorder is not None else stepper
+            target.set_comparators(*comparators[b.label])
     else:
         steppers = [LearnerStepper(b, adversary, family, w1(b), xp) for b in learners]
         for s, b in zip(steppers, learners, strict=True):
@@ -369,31 +425,10 @@ def simulate(
                                                                          strict=True)}
 
     # Pass 2: record.
-    from occ.engines import numba_engine
-
-    steppers = []
-    for b in learners:
-        U, values = comparators[b.label]
-        info = b.learner.bound_info(d)
-        needs = needed_statistics(info, bound_names)
-        fast = engine != "reference" and numba_engine.supported(
-            b.learner, adversary, domain, family, needs, xp, keep_trajectories)
-        if engine == "numba" and not fast:
-            raise ParameterError("engine", f"the numba engine cannot run learner {b.label!r} "
-                                 "here (it takes oblivious linear losses on a ball or box and "
-                                 "ogd, adagrad_diag and the Adam family); use 'auto'")
-        if fast:
-            stepper = numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
-                                                to_host(w1(b)), info, needs, T)
-        else:
-            stepper = LearnerStepper(b, adversary, family, w1(b), xp)
-            stepper.recorder = Recorder(checkpoints, U, values, w1(b),
-                                        bool(info["mirror_descent"]), xp, needs=needs,
-                                        keep_trajectory=keep_trajectories,
-                                        kl=info.get("geometry") == "kl", info=info)
-        steppers.append(stepper)
-    drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
-          steppers, progress)
+    if not single_pass:
+        steppers = [pass2_stepper(b, *comparators[b.label]) for b in learners]
+        drive(adversary, repetition_generators(seed, seeds, adversary.streams), T, d, chunk,
+              steppers, progress)
     outcomes = []
     for stepper in steppers:
         rec = stepper.recorder

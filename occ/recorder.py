@@ -157,6 +157,12 @@ class Recorder:
         self.next_checkpoint = 0
         self.trajectory: list[np.ndarray] | None = [] if keep_trajectory else None
 
+    def set_comparators(self, comparators: Any, comparator_loss: np.ndarray) -> None:
+        """The comparators, known only after a single-pass run (regret only: nothing
+        recorded before the end depends on them)."""
+        self.U, self.comparator_loss = comparators, comparator_loss
+        self.D1 = self.xp.linalg.vector_norm(self.w1[:, None, :] - comparators, axis=-1)
+
     def observe(self, t: int, w: Any, loss: Any, g: Any, w_next: Any, precision: Any,
                 preconditioner: Any = None, inverse_eta: Any = None) -> None:
         """Record step t: iterate ``w_t``, loss ``l_t(w_t)``, gradient, ``w_{t+1}``, ``P_t``

@@ -3,6 +3,8 @@ every learner configuration and domain it accepts, and the package works without
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,5 +155,5 @@ def test_staggered_state_arrays_are_aligned_disjoint_zeros_spread_over_a_page() 
     starts = [a.ctypes.data for a in rows]
     assert all(a.shape == (7, 300) and a.flags.c_contiguous and not a.any() for a in rows)
     assert all(s % 64 == 0 for s in starts)
-    assert all(b - a >= 7 * 300 * 8 for a, b in zip(starts, starts[1:]))  # disjoint
+    assert all(b - a >= 7 * 300 * 8 for a, b in itertools.pairwise(starts))  # disjoint
     assert [(s - starts[0]) % 4096 for s in starts] == [k * 448 for k in range(9)]

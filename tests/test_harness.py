@@ -127,3 +127,33 @@ def test_memory_does_not_grow_with_T() -> None:
 
     small, large = peak(500), peak(4000)
     assert large < 1.5 * small, (small, large)
+
+
+@pytest.mark.parametrize("engine", ["reference", "numba"])
+def test_regret_only_runs_draw_the_losses_once_and_give_the_same_numbers(engine,
+                                                                         monkeypatch) -> None:
+    """``bounds = []``: the comparators are found beside the learners in a single pass
+    (the adversary draws each chunk once, not twice), with the regret, losses and iterate
+    sums of the two-pass run (bit for bit on the reference path); progress still counts
+    2T steps."""
+    from occ.adversaries.linear import LinearGaussian
+
+    learners = {"a": {"kind": "adam", "eta": [0.05, 0.2]}, "o": {"kind": "ogd", "step": "sqrt"},
+                "g": {"kind": "adagrad_diag"}}
+    draws = []
+    original = LinearGaussian.draw
+    monkeypatch.setattr(LinearGaussian, "draw",
+                        lambda self, *a: draws.append(a[1]) or original(self, *a))
+    two_pass = occ.run(make_scenario(learners=learners, T=100, d=6, chunk=30), engine=engine)
+    assert len(draws) == 2 * 4
+    draws.clear()
+    steps = []
+    single = occ.run(make_scenario(learners=learners, T=100, d=6, chunk=30, bounds=[]),
+                     engine=engine, progress=steps.append)
+    assert draws == [1, 31, 61, 91] and sum(steps) == 200
+    columns = ["learner", "seed", "t", "regret", "cumulative_loss", "comparator_loss",
+               "mean_iterate_0", "iterate_0", "diverged"]
+    # the numba engine's regret-only kernel sums the loss in its own order (1e-10, as in
+    # tests/test_engines.py); the reference path does the same additions either way
+    pd.testing.assert_frame_equal(single.metrics[columns], two_pass.metrics[columns],
+                                  check_exact=engine == "reference", rtol=1e-10)

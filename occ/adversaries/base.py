@@ -11,6 +11,9 @@ the other repetitions. An *oblivious* adversary's data are the loss parameters; 
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
@@ -141,15 +144,48 @@ def log_spaced(first: float, last: float, d: int) -> np.ndarray:
     return np.exp(np.linspace(np.log(first), np.log(last), d))
 
 
+PARALLEL_DRAW_MINIMUM = 1 << 16
+"""Draws of at least this many numbers in all are spread over threads (see
+:func:`stack_streams`)."""
+
+
+def _draw_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _draw_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="occ-draw")
+
+
+if hasattr(os, "register_at_fork"):  # a forked child has none of its parent's threads
+    os.register_at_fork(after_in_child=_draw_pool.cache_clear)
+
+
 def stack_streams(
     rngs: list[dict[str, np.random.Generator]], stream: str, method: str, n: int, d: int
 ) -> np.ndarray:
-    """Draw ``(n, d)`` from each repetition's ``stream`` and stack to (n, S, d)."""
+    """Draw ``(n, d)`` from each repetition's ``stream``; return them as (n, S, d), a view
+    of a repetition-major (S, n, d) array (each repetition's draws contiguous).
+
+    ``standard_normal`` and ``random`` fill in place and release the GIL, so for large
+    draws the repetitions are spread over the cores' threads: each generator fills its own
+    block, so the numbers are the same whatever the threads (2 cores: 1.75x faster)."""
     out = np.empty((len(rngs), n, d))
-    for s, r in enumerate(rngs):
-        draw = getattr(r[stream], method)
+
+    def fill(s: int) -> None:
+        draw = getattr(rngs[s][stream], method)
         if method in ("standard_normal", "random"):
             draw(out=out[s])  # fills in place, no temporary
         else:
             out[s] = draw(size=(n, d))
+
+    threads = min(_draw_threads(), len(rngs))
+    if (threads > 1 and method in ("standard_normal", "random")
+            and out.size >= PARALLEL_DRAW_MINIMUM):
+        list(_draw_pool(threads).map(fill, range(len(rngs))))
+    else:
+        for s in range(len(rngs)):
+            fill(s)
     return out.transpose(1, 0, 2)

@@ -28,9 +28,14 @@ class LinearGaussian(LinearAdversary):
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         g = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
-        g *= log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
-        g += self.mean
-        g *= np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
+        scale = log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
+        coordinate = np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
+        if np.any(scale != 1.0):  # (passes over the data that would change nothing skipped)
+            g *= scale
+        if self.mean != 0.0:
+            g += self.mean
+        if np.any(coordinate != 1.0):
+            g *= coordinate
         return g
 
     def excess_risk(self, w_bar: np.ndarray, domain: Any) -> np.ndarray:

@@ -168,12 +168,20 @@ class NumbaStepper:
             self.diverged_block = np.zeros((R, len(self.bounds) - 1), dtype=np.int64)
             self.snap_first, self.iterate_snapshots = z(R, K), z(R, K, d)
 
+    def set_comparators(self, U: np.ndarray, comparator_loss: np.ndarray) -> None:
+        """The comparators, known only after a single-pass (regret-only) run."""
+        self.U = np.ascontiguousarray(U, dtype=np.float64)
+        self.comparator_loss = comparator_loss
+
     def chunk(self, t0: int, data: np.ndarray) -> None:
         from occ.engines import numba_kernels
         from occ.harness import _tile
 
-        G = np.ascontiguousarray(_tile(data, self.batch.grid), dtype=np.float64)
-        n = G.shape[0]
+        # repetition-major (R, n, d): free where the adversary drew each repetition's
+        # stream into its own contiguous block (stack_streams), a copy otherwise
+        G = np.ascontiguousarray(_tile(data, self.batch.grid).transpose(1, 0, 2),
+                                 dtype=np.float64)
+        n = G.shape[1]
         steps = np.arange(t0, t0 + n)
         k0 = np.searchsorted(self.checkpoints, steps, side="left").astype(np.int64)
         schedule = np.ones(n)
@@ -181,7 +189,7 @@ class NumbaStepper:
             schedule = self.learner.schedule.values(steps)
         lo, hi, centre, radius, box = self.geometry
         if self.regret_only:
-            shape = (n, G.shape[1], len(self.bounds) - 1)
+            shape = (n, G.shape[0], len(self.bounds) - 1)
             part_loss, part_gg = np.empty(shape), np.empty(shape)
             numba_kernels.advance(self.kind, self.flags, G, t0, schedule, self.hyper,
                                  self.c_scale, self.w, self.acc1, self.acc2, self.acc3,

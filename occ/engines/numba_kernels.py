@@ -94,7 +94,8 @@ if AVAILABLE:
                   p, p_prev, has_prev, lo, hi, centre, radius, box, U, checkpoints, k0_of,
                   cum, S, L, f21, isum, D2, eq8, eq10, grad, gmin, gchg, csq, delta, DA2,
                   diverged, snap_scalar, snap_vector):  # pragma: no cover
-        """Advance every row over the chunk ``G`` (n, R, d) starting at step t0.
+        """Advance every row over the chunk ``G`` (R, n, d) starting at step t0 (each row's
+        steps contiguous: a repetition's own stream of the adversary's draws).
 
         ``flags``: [ogd step | adam: bias_correction, eps_inside, amsgrad, max_before,
         decoupled (1) / coupled (2) / none (0)], md, coordinates, constant_A, euclidean,
@@ -102,7 +103,7 @@ if AVAILABLE:
         ``hyper`` (R, 6): ogd [eta, c, D0]; adagrad [eta, eps]; adam [eta, beta1, beta2,
         eps, weight_decay]. Snapshot layouts: snap_scalar (R, K, 10), snap_vector (R, K, 2, d).
         """
-        n, R, d = G.shape
+        R, n, d = G.shape
         K = U.shape[1]
         ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
                                                       flags[3], flags[4])
@@ -114,7 +115,7 @@ if AVAILABLE:
             w_next = np.empty(d)
             for step in range(n):
                 t = t0 + step
-                g = G[step, r]
+                g = G[r, step]
                 loss = 0.0
                 gg = 0.0
                 for i in range(d):
@@ -285,7 +286,7 @@ if AVAILABLE:
                 bounds, lo, hi, centre, radius, box, part_loss, part_gg, isum, k0_of,
                 checkpoints, diverged, snap_first, snap_sum, precision,
                 outside):  # pragma: no cover
-        """Advance every task (row r, block b) over the chunk ``G`` (n, R, d) from step t0.
+        """Advance every task (row r, block b) over the chunk ``G`` (R, n, d) from step t0.
 
         ``flags`` as for :func:`run_chunk` ([ogd step | adam flags...], ..., euclidean at 8).
         ``lo``/``hi``: the box, or -inf/+inf on a ball (the clip is then the identity), so
@@ -296,7 +297,7 @@ if AVAILABLE:
         (R, K, d) = ``sum_{s<=t} w_s``. ``precision``, ``outside``: (R, d) scratch (no
         allocation inside the parallel loop).
         """
-        n, R, d = G.shape
+        R, n, d = G.shape
         nb = bounds.shape[0] - 1
         ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
                                                       flags[3], flags[4])
@@ -316,7 +317,7 @@ if AVAILABLE:
             for step in range(n):
                 t = t0 + step
                 first = wv[0]  # w_{t,0} where b = 0
-                gv = G[step, r, i0:i1]
+                gv = G[r, step, i0:i1]
                 loss = 0.0
                 gg = 0.0
                 bad = 0.0
