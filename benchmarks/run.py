@@ -267,8 +267,87 @@ def workloads(T: int) -> None:
           "kernel load to both sides")
 
 
+def _eigen_step_torch(shape: tuple[int, ...], g: np.ndarray) -> float | None:
+    """Full-matrix AdaGrad (shape (d,)) or Shampoo (shape (m, n)) written with
+    torch.linalg.eigh, one step per gradient (no projection): seconds."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    G = torch.from_numpy(g)
+    start = time.perf_counter()
+    if len(shape) == 1:
+        d = shape[0]
+        O, w = 1e-8 * torch.eye(d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
+        for t in range(G.shape[0]):
+            O += torch.outer(G[t], G[t])
+            lam, Q = torch.linalg.eigh(O)
+            w -= 0.1 * Q @ ((Q.T @ G[t]) / lam.sqrt())
+    else:
+        m, n = shape
+        L, R = 1e-6 * torch.eye(m, dtype=torch.float64), 1e-6 * torch.eye(n, dtype=torch.float64)
+        W = torch.zeros((m, n), dtype=torch.float64)
+        for t in range(G.shape[0]):
+            Gm = G[t].reshape(m, n)
+            L += Gm @ Gm.T
+            R += Gm.T @ Gm
+            a, QL = torch.linalg.eigh(L)
+            b, QR = torch.linalg.eigh(R)
+            W -= 0.1 * (QL * a ** -0.25) @ QL.T @ Gm @ (QR * b ** -0.25) @ QR.T
+    return time.perf_counter() - start
+
+
+def _eigen_step_jax(shape: tuple[int, ...], g: np.ndarray) -> tuple[float, float] | None:
+    """The same under jax.jit(lax.scan) with jnp.linalg.eigh: (steady, compile) seconds."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    G = jnp.asarray(g)
+    if len(shape) == 1:
+        d = shape[0]
+
+        def body(carry, gt):
+            O, w = carry
+            O = O + jnp.outer(gt, gt)
+            lam, Q = jnp.linalg.eigh(O)
+            return (O, w - 0.1 * Q @ ((Q.T @ gt) / jnp.sqrt(lam))), None
+
+        init = (1e-8 * jnp.eye(d), jnp.zeros(d))
+    else:
+        m, n = shape
+
+        def body(carry, gt):
+            L, R, W = carry
+            Gm = gt.reshape(m, n)
+            L, R = L + Gm @ Gm.T, R + Gm.T @ Gm
+            a, QL = jnp.linalg.eigh(L)
+            b, QR = jnp.linalg.eigh(R)
+            return (L, R, W - 0.1 * (QL * a ** -0.25) @ QL.T @ Gm @ (QR * b ** -0.25) @ QR.T), None
+
+        init = (1e-6 * jnp.eye(m), 1e-6 * jnp.eye(n), jnp.zeros((m, n)))
+
+    @jax.jit
+    def run(G):
+        return jax.lax.scan(body, init, G)[0]
+
+    start = time.perf_counter()
+    jax.block_until_ready(run(G))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    jax.block_until_ready(run(G + 0.0))
+    steady = time.perf_counter() - start
+    return steady, first - steady
+
+
 def matrix_learners(T: int) -> None:
-    print(f"\neigendecomposition-bound learners, T = {T}, R = 1 (reference path), seconds")
+    print(f"\neigendecomposition-bound learners, T = {T}, R = 1 (occ: the reference path, "
+          "with its projection onto the unit ball), seconds")
+    print(f"  {'':22} {'occ':>7} {'ms/step':>8} {'eigh alone':>10} {'occ/eigh':>8} "
+          f"{'torch':>7} {'jax':>7} {'compile':>7} {'best/occ':>8}")
     rng = np.random.default_rng(1)
     for name, d, shape in (("adagrad_full", 50, None), ("adagrad_full", 200, None),
                            ("shampoo", 1024, (32, 32))):
@@ -296,30 +375,71 @@ def matrix_learners(T: int) -> None:
                 np.linalg.eigh(L)
                 np.linalg.eigh(L)
         eig = time.perf_counter() - start
+        plain = g[:, 0, :]
+        torch_s = _eigen_step_torch(shape or (d,), plain)
+        jax_s = _eigen_step_jax(shape or (d,), plain)
+        others = [x for x in (torch_s, jax_s[0] if jax_s else None) if x is not None]
+        show = lambda x: f"{x:7.2f}" if x is not None else f"{'-':>7}"  # noqa: E731
         label = f"{name} {'d=' + str(d) if shape is None else f'{shape[0]}x{shape[1]}'}"
-        print(f"  {label:22} {total:7.2f} s ({1e3 * total / T:6.2f} ms/step); eigh alone "
-              f"{eig:6.2f} s; learner/eigh = {total / eig:.2f}")
+        print(f"  {label:22} {total:7.2f} {1e3 * total / T:8.2f} {eig:10.2f} "
+              f"{total / eig:8.2f} {show(torch_s)} {show(jax_s[0] if jax_s else None)} "
+              f"{show(jax_s[1] if jax_s else None)} "
+              f"{(min(others) / total if others else float('nan')):8.2f}")
 
 
 def end_to_end(T: int) -> None:
-    print(f"\nend to end (occ.run: adversary, two passes, regret, bounds), R x d = 100 x 1000, "
-          f"T = {T}")
-    sc = parse_scenario({"d": 1000, "T": T, "seeds": 100, "domain": {"kind": "ball",
-                         "radius": 1e9}, "adversary": {"kind": "linear_gaussian", "mean": 0.0},
-                         "learners": {"adam": {"kind": "adam", "eta": 1e-2}}}, "<b>", "bench")
+    """occ.run (writing the run folder) on W1 at 100 x 1000 with Gaussian losses drawn by
+    the adversary, every bound and regret only, against the kernel alone, with the time
+    split by stage (each stage's own calls timed in place)."""
+    import tempfile
+    from collections import defaultdict
+
+    from occ.adversaries.linear import LinearGaussian
+    from occ.harness import DataTrack
+
+    print(f"\nend to end (occ.run: adversary, regret, bounds, writing), W1 Adam, R x d = "
+          f"100 x 1000, T = {T}, seconds")
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(owner: type, name: str, stage: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[stage] += time.perf_counter() - start
+        setattr(owner, name, wrapper)
+
+    timed(LinearGaussian, "draw", "adversary draws (Gaussian, both cores)")
+    timed(DataTrack, "chunk", "pass 1 (comparators)")
+    timed(numba_engine.NumbaStepper, "chunk", "learner kernel")
     numba_engine.numba.set_num_threads(2)
-    occ.run(sc, T=64)  # compile / load
-    start = time.perf_counter()
-    occ.run(sc)
-    full = time.perf_counter() - start
-    kernel, _ = occ_kernel("adam", 100, 1000, T, 2)
-    rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    for _ in range(2 * T // 40):  # the Gaussian draws of the two passes
-        rng.standard_normal((40, 100, 1000))
-    draws = time.perf_counter() - start
-    print(f"  occ.run {full:.2f} s; kernel alone {kernel:.2f} s; ratio {full / kernel:.1f}; "
-          f"of which drawing 2 x T x R x d Gaussian numbers takes {draws:.2f} s")
+    for label, bounds in (("every bound (two passes)", None), ("regret only (one pass)", [])):
+        data = {"d": 1000, "T": T, "seeds": 100, "domain": {"kind": "box", "low": -1e9,
+                "high": 1e9}, "adversary": {"kind": "linear_gaussian", "mean": 0.0},
+                "learners": {"adam": {"kind": "adam", "eta": 1e-2}}}
+        if bounds is not None:
+            data["bounds"] = bounds
+        sc = parse_scenario(data, "<b>", "bench")
+        with tempfile.TemporaryDirectory() as out:
+            occ.run(sc, T=64)  # compile / load
+            spent.clear()
+            start = time.perf_counter()
+            occ.run(sc, out=out)
+            total = time.perf_counter() - start
+        stages = dict(spent)
+        alone = occ_kernel("adam", 100, 1000, T, 2, regret_only=bounds == [])[0]
+        kernel = stages["learner kernel"]
+        rest = total - sum(stages.values())
+        draws = stages["adversary draws (Gaussian, both cores)"]
+        parts = "; ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        print(f"  {label}: occ.run {total:.2f} s = {parts}; the rest (comparators, tables, "
+              f"plots, writing) {rest:.2f}")
+        print(f"    occ.run/kernel {total / kernel:.1f}; without the adversary's own draws "
+              f"{(total - draws) / kernel:.2f} (the kernel alone on cycled pre-generated data "
+              f"and this run's statistics needs: {alone:.2f} s)")
 
 
 MEMORY_SCRIPT = """
@@ -329,7 +449,12 @@ sc = parse_scenario({"d": 100, "T": 1000000, "seeds": 100, "domain": {"kind": "b
     "radius": 1.0}, "adversary": {"kind": "linear_periodic", "pattern": [1.0, -0.5, -0.7]},
     "learners": {"ogd": {"kind": "ogd", "step": "sqrt", "c": 0.1}}}, "<b>", "memory")
 occ.run(sc)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+try:  # this process's own high-water mark: Linux keeps ru_maxrss across the exec that
+    # started it, so ru_maxrss can report the (larger) parent that forked it
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    print(int(status.split()[0]) / 1024)
+except (OSError, IndexError):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
