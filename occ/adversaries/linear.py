@@ -27,16 +27,19 @@ class LinearGaussian(LinearAdversary):
     streams = ("noise",)
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
-        g = stack_streams(rngs, "noise", "standard_normal", t1 - t0, d)
         scale = log_spaced(max(self.scale_max, 1e-300), max(self.scale_min, 1e-300), d)
         coordinate = np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
-        if np.any(scale != 1.0):  # (passes over the data that would change nothing skipped)
-            g *= scale
-        if self.mean != 0.0:
-            g += self.mean
-        if np.any(coordinate != 1.0):
-            g *= coordinate
-        return g
+        mean = self.mean
+
+        def shape(block: np.ndarray) -> None:  # in each drawing thread, on its own block
+            if np.any(scale != 1.0):  # (passes that would change nothing are skipped)
+                block *= scale
+            if mean != 0.0:
+                block += mean
+            if np.any(coordinate != 1.0):
+                block *= coordinate
+
+        return stack_streams(rngs, "noise", "standard_normal", t1 - t0, d, transform=shape)
 
     def excess_risk(self, w_bar: np.ndarray, domain: Any) -> np.ndarray:
         """Online-to-batch (Appendix A): the losses are iid with mean gradient
