@@ -220,13 +220,17 @@ class LearnerStepper:
 class DataTrack:
     """Pass 1 for an oblivious adversary: the loss data are the loss parameters.
 
-    For linear losses the running sums are advanced a chunk at a time with ``cumsum``
-    seeded by the previous total (a sequential sum: the same numbers as adding step by
-    step, whatever the chunk size), and comparators are formed at the checkpoints only.
+    For linear losses the running sums are advanced a chunk at a time, seeded by the
+    previous total: by ``cumsum`` for small R x d, else row by row into one buffer, or by
+    the compiled :func:`occ.engines.numba_kernels.running_sums` (``compiled``): always the
+    same sequential additions, so the same numbers whatever the chunk size or path; the
+    comparators are formed at the checkpoints only.
     """
 
-    def __init__(self, track: ComparatorTrack, xp: ModuleType, gradient_known: bool) -> None:
+    def __init__(self, track: ComparatorTrack, xp: ModuleType, gradient_known: bool,
+                 compiled: bool = False) -> None:
         self.track, self.xp, self.gradient_known = track, xp, gradient_known
+        self.compiled = compiled  # the running sums through numba (the same numbers)
 
     def chunk(self, t0: int, data: np.ndarray) -> None:
         if self.gradient_known and self.xp is np:
@@ -258,7 +262,16 @@ class DataTrack:
         while (len(track.U) + len(ends) < len(track.checkpoints)
                and track.checkpoints[len(track.U) + len(ends)] < t0 + n):
             ends.append(int(track.checkpoints[len(track.U) + len(ends)]) - t0)
-        if data[0].size >= 4096:  # row by row into one buffer: no (n, R, d) temporary
+        if self.compiled and data[0].size >= 4096:  # rows in parallel, the same additions
+            from occ.engines.numba_kernels import running_sums
+
+            G = np.ascontiguousarray(track.stats)
+            out = np.empty((len(ends), *G.shape))
+            running_sums(np.ascontiguousarray(data.transpose(1, 0, 2)), G,
+                         np.asarray(ends, dtype=np.int64), out)
+            sums = list(out)
+            track.stats = G
+        elif data[0].size >= 4096:  # row by row into one buffer: no (n, R, d) temporary
             G = track.stats.copy()
             sums = []
             for i in range(n):
@@ -384,7 +397,8 @@ def simulate(
         outer = any(getattr(b.learner, "needs_outer_products", False) for b in needs_hindsight)
         track = ComparatorTrack(family, domain, checkpoints, S, d, xp, outer=outer,
                                 hindsight=bool(needs_hindsight))
-        consumers: list[Any] = [DataTrack(track, xp, family.name == "linear")]
+        consumers: list[Any] = [DataTrack(track, xp, family.name == "linear",
+                                          engine != "reference" and numba_engine.AVAILABLE)]
         steppers = []
         if single_pass:
             K = len(checkpoints)

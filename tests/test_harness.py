@@ -157,3 +157,15 @@ def test_regret_only_runs_draw_the_losses_once_and_give_the_same_numbers(engine,
     # tests/test_engines.py); the reference path does the same additions either way
     pd.testing.assert_frame_equal(single.metrics[columns], two_pass.metrics[columns],
                                   check_exact=engine == "reference", rtol=1e-10)
+
+
+@pytest.mark.parametrize("bounds", [None, []], ids=["bounds", "regret-only"])
+def test_compiled_running_sums_give_the_comparators_bit_for_bit(bounds) -> None:
+    """Pass 1 through numba (R x d >= 4096) adds the gradients in the same order as the
+    NumPy path: every comparator and comparator loss is the same number."""
+    extra = {} if bounds is None else {"bounds": bounds}
+    sc = make_scenario(d=700, seeds=6, T=50, chunk=16, learners={"o": {"kind": "ogd"}},
+                       **extra)
+    compiled, plain = occ.run(sc, engine="numba"), occ.run(sc, engine="reference")
+    np.testing.assert_array_equal(compiled.metrics["comparator_loss"],
+                                  plain.metrics["comparator_loss"])

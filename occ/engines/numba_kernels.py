@@ -450,3 +450,19 @@ if AVAILABLE:
                     snap_scalar[r, k, 1] = S[r]
                     snap_scalar[r, k, 2] = L[r]
                     snap_scalar[r, k, 3] = f21[r]
+
+    @njit(parallel=True, cache=True, error_model="numpy")
+    def running_sums(G, total, ends, out):  # pragma: no cover
+        """Pass 1 of a linear run: ``total += g_t`` for every step of the chunk ``G``
+        (R, n, d), row by row in time order (the additions of ``numpy.cumsum``, bit for bit:
+        no fast-math), with ``out[j] = sum_{s<=t} g_s`` at the chunk's step ``ends[j]``."""
+        R, n, d = G.shape
+        for r in prange(R):
+            j = 0
+            for step in range(n):
+                for i in range(d):
+                    total[r, i] = total[r, i] + G[r, step, i]
+                if j < ends.shape[0] and ends[j] == step:
+                    for i in range(d):
+                        out[j, r, i] = total[r, i]
+                    j += 1
