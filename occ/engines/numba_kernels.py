@@ -281,6 +281,12 @@ if AVAILABLE:
                 for i in range(d):
                     w[r, i] = w_next[i]
 
+    @njit(inline="always", error_model="numpy")
+    def _clip(y, low, high):  # pragma: no cover
+        """``y`` clipped to [low, high] with selects (vectorizes); a NaN passes through."""
+        y = low if y < low else y
+        return high if y > high else y
+
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
     def advance(kind, flags, G, t0, schedule, hyper, c_scale, w, acc1, acc2, acc3, scal,
                 bounds, lo, hi, centre, radius, box, part_loss, part_gg, isum, k0_of,
@@ -343,8 +349,7 @@ if AVAILABLE:
                         gg += gi * gi
                         isv[i] += wi
                         y = wi - gi * step_size
-                        y = lov[i] if y < lov[i] else y  # NaN passes through
-                        y = hiv[i] if y > hiv[i] else y
+                        y = _clip(y, lov[i], hiv[i])
                         norm2 += (y - cv[i]) * (y - cv[i])
                         bad += 0.0 * y  # NaN iff some y is not finite
                         wv[i] = y
@@ -364,8 +369,7 @@ if AVAILABLE:
                         scale = eta * csv[i]
                         y = wi - gi * scale / den
                         pv[i] = den / scale if seen else 0.0
-                        y = lov[i] if y < lov[i] else y
-                        y = hiv[i] if y > hiv[i] else y
+                        y = _clip(y, lov[i], hiv[i])
                         norm2 += (y - cv[i]) * (y - cv[i])
                         bad += 0.0 * y
                         wv[i] = y
@@ -404,8 +408,7 @@ if AVAILABLE:
                         direction = (m / c1) / safe if den > 0 else 0.0
                         y = shrink * wi - eta_t * (direction + coupled * wi)
                         pv[i] = den * inverse_eta if finite_p else np.inf
-                        y = lov[i] if y < lov[i] else y
-                        y = hiv[i] if y > hiv[i] else y
+                        y = _clip(y, lov[i], hiv[i])
                         norm2 += (y - cv[i]) * (y - cv[i])
                         bad += 0.0 * y
                         wv[i] = y
