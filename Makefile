@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 ## Set up with the test extras and run the whole suite (what CI runs).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check occ tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 ## Check every bound on every scenario against the committed baseline.
 check: $(VENV)/.installed

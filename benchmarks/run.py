@@ -33,10 +33,11 @@ import time
 import numpy as np
 
 import occ
+from occ.batches import LearnerBatch
 from occ.domains import Ball, Box
 from occ.engines import numba_engine
-from occ.harness import LearnerBatch
 from occ.scenarios import parse_scenario
+from occ.statistics import Recording
 
 SIZES = [(1, 10), (1, 1000), (100, 100), (100, 1000)]
 # the issue's measurements on this kind of machine (median seconds), for when torch / jax
@@ -47,7 +48,7 @@ REFERENCE = {
 }
 def block(R: int, d: int) -> int:
     """Steps per pre-generated block: occ.run's own chunk length (32 MiB of data)."""
-    from occ.harness import DEFAULT_CHUNK, chunk_length
+    from occ.batches import DEFAULT_CHUNK, chunk_length
 
     return chunk_length(DEFAULT_CHUNK, R, d)
 
@@ -71,12 +72,12 @@ def occ_kernel(kind: str, R: int, d: int, T: int, threads: int,
     checkpoints = np.unique(np.round(np.logspace(0, np.log10(T), 20)).astype(np.int64))
     U = np.zeros((R, len(checkpoints), d))
     batch = LearnerBatch("x", learner, np.array(["x"] * R, dtype=object), np.arange(R), 1)
-    info = learner.bound_info(d)
+    facts = learner.facts(d)
 
     def once(steps: int) -> float:
-        needs = frozenset({"regret_only"}) if regret_only else frozenset()
+        recording = Recording(regret_only=regret_only)
         stepper = numba_engine.NumbaStepper(batch, domain, checkpoints, U, np.zeros((R, 20)),
-                                            np.zeros((R, d)), info, needs, steps)
+                                            np.zeros((R, d)), facts, recording, steps)
         start = time.perf_counter()
         for t0 in range(1, steps + 1, BLOCK):
             stepper.chunk(t0, G[: min(BLOCK, steps + 1 - t0)])
@@ -88,40 +89,55 @@ def occ_kernel(kind: str, R: int, d: int, T: int, threads: int,
 
 
 def floor_kernel(kind: str, R: int, d: int, T: int, threads: int) -> float:
-    """A single fused pass of the same arithmetic: update and loss, nothing recorded."""
+    """A single fused pass of the same arithmetic: occ's own compiled step (the functions
+    the reference update and the kernels call) and the loss, nothing recorded, no
+    projection."""
     numba_engine.numba.set_num_threads(threads)
     BLOCK = block(R, d)
     G = np.random.default_rng(0).standard_normal((R, BLOCK, d))
-    w, m, v = numba_engine.staggered_zeros(R, d, 3)  # as occ's own state (no 4K aliasing)
+    w, m, v, vmax = numba_engine.staggered_zeros(R, d, 4)  # as occ's own state
     loss = np.zeros(R)
-    _floor(1 if kind == "adam" else 0, G[:, :2], w, m, v, loss, 1)  # compile
+    learner = _learner(kind, Box(low=-1e9, high=1e9))
+    arguments = learner.step_arguments(d)
+    hyper = np.tile(np.asarray(arguments.hyper, dtype=float), (R, 1))
+    flags = tuple(arguments.flags) + (0,) * (FLAG_SLOTS - len(arguments.flags))
+    adam = 1 if kind == "adam" else 0
+    _floor(adam, G[:, :2], w, m, v, vmax, hyper, flags, loss, 1)  # compile
     start = time.perf_counter()
     for t0 in range(1, T + 1, BLOCK):
-        _floor(1 if kind == "adam" else 0, G[:, :min(BLOCK, T + 1 - t0)], w, m, v, loss, t0)
+        _floor(adam, G[:, :min(BLOCK, T + 1 - t0)], w, m, v, vmax, hyper, flags, loss, t0)
     return time.perf_counter() - start
 
 
 if numba_engine.AVAILABLE:
     from numba import njit, prange
 
-    @njit(parallel=True, cache=True, error_model="numpy", fastmath=numba_engine.FASTMATH)
-    def _floor(adam, G, w, m, v, loss, t0):  # pragma: no cover
+    from occ.engines.numba_kernels import COMPILED_STEPS, FASTMATH, FLAG_SLOTS
+
+    (_, _), (_adagrad_row, _adagrad_coordinate), (_adam_row, _adam_coordinate) = COMPILED_STEPS
+
+    @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+    def _floor(adam, G, w, m, v, vmax, hyper, flags, loss, t0):  # pragma: no cover
         R, n, d = G.shape
         for r in prange(R):
             for step in range(n):
                 t = t0 + step
-                c1, c2 = 1 - 0.9**t, 1 - 0.999**t
                 acc = 0.0
                 g = G[r, step]
-                for i in range(d):
-                    acc += g[i] * w[r, i]
-                    if adam:
-                        m[r, i] = 0.9 * m[r, i] + 0.1 * g[i]
-                        v[r, i] = 0.999 * v[r, i] + 0.001 * g[i] * g[i]
-                        w[r, i] -= 1e-2 * (m[r, i] / c1) / (np.sqrt(v[r, i] / c2) + 1e-8)
-                    else:
-                        v[r, i] += g[i] * g[i]
-                        w[r, i] -= 1e-2 * g[i] / np.sqrt(v[r, i])
+                if adam:
+                    scalars, _ = _adam_row(t, 1.0, hyper[r], flags, 0.0, 0.0)
+                    for i in range(d):
+                        acc += g[i] * w[r, i]
+                        y, m[r, i], v[r, i], vmax[r, i], _ = _adam_coordinate(
+                            g[i], w[r, i], m[r, i], v[r, i], vmax[r, i], 1.0, scalars, flags)
+                        w[r, i] = y
+                else:
+                    scalars, _ = _adagrad_row(t, 1.0, hyper[r], flags, 0.0, 0.0)
+                    for i in range(d):
+                        acc += g[i] * w[r, i]
+                        y, v[r, i], _, _, _ = _adagrad_coordinate(
+                            g[i], w[r, i], v[r, i], 0.0, 0.0, 1.0, scalars, flags)
+                        w[r, i] = y
                 loss[r] += acc
 
 

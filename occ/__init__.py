@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from occ.api import run  # noqa: E402
 from occ.learners import LEARNERS, make_learner  # noqa: E402
 from occ.scenarios import list_scenarios, load_scenario  # noqa: E402
+from occ.version import __version__  # noqa: E402
 
 __all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run"]

@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 
 from occ.backend import get_namespace
-from occ.bounds import evaluate, evaluate_facts
-from occ.harness import DEFAULT_CHUNK, expand_learner, log_checkpoints, simulate
+from occ.batches import DEFAULT_CHUNK, expand_learner
+from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
+from occ.harness import log_checkpoints, simulate
 from occ.results import RunResult, environment, metrics_frame, new_run_id, summarize, write_run
 from occ.scenarios import Scenario, load_scenario, with_size
+from occ.statistics import DIVERGENCE_CAUSES
 
 
 def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
@@ -39,14 +41,20 @@ def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
     return frame
 
 
-def _with_state_size(info: dict[str, Any], sc: Scenario) -> dict[str, Any]:
-    """The learner's optimizer-state size: floats per matrix (or vector) and bytes per
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The learners' rows in one table (a learner with none adds nothing: no object
+    columns from an empty frame)."""
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
+    """The learner's declaration for meta.json, with its optimizer-state size in bytes per
     parameter in float64 (Adam 16, Adafactor 8 (m+n)/(mn), AdamNMF 8 (m+n) r/(mn),
-    Shampoo 8 (m^2+n^2)/(mn))."""
-    floats = info.get("state_floats")
-    if floats is None:
-        return info
-    return {**info, "state_bytes_per_parameter": 8.0 * floats / sc.d}
+    Shampoo 8 (m^2+n^2)/(mn)) and the engine that ran it."""
+    facts = outcome.facts
+    return {**facts.summary(), "state_bytes_per_parameter": 8.0 * facts.state_floats / sc.d,
+            "engine": outcome.engine}
 
 
 def run(
@@ -84,32 +92,42 @@ def run(
                for s in sc.learners]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)
     started = time.perf_counter()
-    outcomes = simulate(
-        adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
-        seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
-        chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
-        keep_trajectories=keep_trajectories,
-        bound_names=list(sc.bounds) if sc.bounds is not None else None,
-        engine=engine,
-    )
+    # a diverged repetition's numbers may overflow: it is marked diverged, not warned about
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        outcomes = simulate(
+            adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
+            seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
+            chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
+            keep_trajectories=keep_trajectories,
+            bound_names=list(sc.bounds) if sc.bounds is not None else None,
+            engine=engine,
+        )
     wall = time.perf_counter() - started
-    metrics = pd.concat([_metrics(sc, o) for o in outcomes], ignore_index=True)
     names = list(sc.bounds) if sc.bounds is not None else None
-    bounds = pd.concat([evaluate(o.statistics, o.info, o.batch.row_labels, o.batch.row_seeds,
-                                 names) for o in outcomes], ignore_index=True)
-    facts = pd.concat([evaluate_facts(o.statistics, o.info, o.batch.row_labels,
-                                      o.batch.row_seeds) for o in outcomes], ignore_index=True)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        metrics = pd.concat([_metrics(sc, o) for o in outcomes], ignore_index=True)
+        bounds = _concat([evaluate(o.statistics, o.facts, o.batch.row_labels,
+                                   o.batch.row_seeds, names) for o in outcomes], BOUND_COLUMNS)
+        facts = _concat([evaluate_facts(o.statistics, o.facts, o.batch.row_labels,
+                                        o.batch.row_seeds) for o in outcomes], FACT_COLUMNS)
     if sc.bounds == ():  # `bounds = []`: regret only, no bound ingredients recorded
         facts = facts.iloc[0:0]
     meta: dict[str, Any] = {
         "scenario": sc.resolved(),
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
         "checkpoints": checkpoints.tolist(),
-        "learners": {o.batch.label: _with_state_size(o.info, sc) for o in outcomes},
+        "learners": {o.batch.label: _declaration(o, sc) for o in outcomes},
+        "engines": {o.batch.label: o.engine for o in outcomes},
         "diverged": {
             str(label): {int(s): int(a) for s, a, lab in
                          zip(o.batch.row_seeds, o.statistics.diverged_at, o.batch.row_labels,
                              strict=True) if a > 0 and lab == label}
+            for o in outcomes for label in dict.fromkeys(o.batch.row_labels)
+        },
+        "diverged_causes": {
+            str(label): {int(s): DIVERGENCE_CAUSES[int(c)] for s, c, lab in
+                         zip(o.batch.row_seeds, o.statistics.diverged_cause,
+                             o.batch.row_labels, strict=True) if c > 0 and lab == label}
             for o in outcomes for label in dict.fromkeys(o.batch.row_labels)
         },
         "grids": {o.batch.label: {"keys": list(o.batch.grid_keys),
@@ -120,7 +138,9 @@ def run(
         "engine": engine,
         "versions": environment(),
     }
-    result = RunResult(metrics, bounds, summarize(metrics, bounds, facts), meta, facts=facts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        summary = summarize(metrics, bounds, facts)
+    result = RunResult(metrics, bounds, summary, meta, facts=facts)
     if keep_trajectories:
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:

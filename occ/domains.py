@@ -1,5 +1,9 @@
 """Feasible sets V and their projections in a learner's geometry.
 
+``contains(w, xp)`` tells, per row, whether an iterate lies in V within the round-off of
+a projection (``gamma(d + PROJECTION_ULPS)`` relative to the set's scale): an iterate
+further out means the run has left the problem, and the repetition is marked diverged.
+
 ``project(y, xp, precision)`` returns ``argmin_{w in V} ||w - y||_P`` for the learner's
 precision ``P`` (THEORY.md section 1): the Euclidean projection when ``P`` is spherical
 (or not given), clipping on a box for a diagonal ``P`` (exact: the problem separates), and
@@ -24,6 +28,7 @@ from occ.regularizers import (
     Precision,
     ScalarPrecision,
 )
+from occ.roundoff import PROJECTION_ULPS, UNIT, gamma
 
 SECULAR_TOLERANCE = 1e-15
 """Relative residual |1/||w~|| - 1/rho| * rho at which the ball projection stops."""
@@ -59,6 +64,9 @@ class Unconstrained:
 
     def project(self, y: Any, xp: ModuleType, precision: Precision | None = None) -> Any:
         return y
+
+    def contains(self, w: Any, xp: ModuleType) -> Any:
+        return xp.ones((w.shape[0],), dtype=xp.bool)
 
     def projection_is_exact(self, precision_kind: str) -> bool:
         return True
@@ -99,6 +107,15 @@ class Ball:
 
     def projection_is_exact(self, precision_kind: str) -> bool:
         return precision_kind in ("scalar", "diagonal", "full", "kronecker")
+
+    def contains(self, w: Any, xp: ModuleType) -> Any:
+        d = w.shape[-1]
+        centre = np.broadcast_to(np.asarray(self.centre, dtype=float), (d,))
+        slack = gamma(d + PROJECTION_ULPS) * (self.radius + float(np.sqrt(centre @ centre)))
+        if not np.any(centre):
+            return xp.linalg.vector_norm(w, axis=-1) <= self.radius + slack
+        return xp.linalg.vector_norm(w - _vector(self.centre, d, xp), axis=-1) <= (
+            self.radius + slack)
 
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """The l2 projection equals the P-norm projection only for a spherical P."""
@@ -176,6 +193,13 @@ class Box:
     def projection_is_exact(self, precision_kind: str) -> bool:
         return precision_kind in ("scalar", "diagonal", "full", "kronecker")
 
+    def contains(self, w: Any, xp: ModuleType) -> Any:
+        d = w.shape[-1]
+        lo, hi = self._bounds(d)
+        slack = gamma(d + PROJECTION_ULPS) * np.maximum(np.abs(lo), np.abs(hi))
+        lo, hi = xp.asarray(lo - slack), xp.asarray(hi + slack)
+        return xp.all((w >= lo) & (w <= hi), axis=-1)
+
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """Clipping is the P-norm projection for every diagonal P (the problem separates)."""
         return precision_kind in ("scalar", "diagonal")
@@ -221,6 +245,10 @@ class Simplex:
     def projection_is_exact(self, precision_kind: str) -> bool:
         return precision_kind in ("scalar", "diagonal")
 
+    def contains(self, w: Any, xp: ModuleType) -> Any:
+        slack = gamma(w.shape[-1] + PROJECTION_ULPS)
+        return xp.all(w >= -slack, axis=-1) & (xp.abs(xp.sum(w, axis=-1) - 1.0) <= slack)
+
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         return precision_kind == "scalar"
 
@@ -258,47 +286,101 @@ class Simplex:
 
 
 SIMPLEX_BISECTIONS = 200
+"""At most this many halvings of a threshold's bracket; a row stops as soon as its
+bracket is down to round-off (about 55 halvings), so that its result does not depend on
+the other rows of the batch."""
+
+
+def _bisect(low: Any, high: Any, total: Any, target: Any, xp: ModuleType) -> Any:
+    """The threshold theta in [low, high] where the decreasing ``total(theta)`` crosses
+    ``target``, by bisection to round-off (the upper end of the final bracket)."""
+    for _ in range(SIMPLEX_BISECTIONS):
+        scale = xp.maximum(xp.maximum(xp.abs(low), xp.abs(high)), 1e-300)
+        active = (high - low) > 4 * UNIT * scale
+        if not bool(xp.any(active)):
+            break
+        mid = (low + high) / 2
+        above = total(mid) > target
+        low = xp.where(active & above, mid, low)
+        high = xp.where(active & ~above, mid, high)
+    return high
+
+
+def _capped_simplex(y: Any, mass: Any, free: Any, xp: ModuleType) -> Any:
+    """The Euclidean projection of the ``free`` coordinates of y onto
+    ``{w >= 0 : sum_free w = mass}`` (0 elsewhere), by bisection on the threshold."""
+    big = xp.where(free, y, -xp.inf)
+    top = xp.max(xp.where(free, y, -1e308), axis=-1)
+    theta = _bisect(top - xp.maximum(mass, 0.0) - 1.0, top,
+                    lambda mid: xp.sum(xp.maximum(big - mid[:, None], 0.0), axis=-1), mass, xp)
+    return xp.maximum(big - theta[:, None], 0.0)
 
 
 def weighted_simplex_projection(y: Any, a: Any, xp: ModuleType) -> Any:
-    """``argmin_{w in simplex} sum_i a_i (w_i - y_i)^2`` for ``a > 0``, batched: the KKT
-    conditions give ``w_i = max(y_i - theta/a_i, 0)`` with ``sum_i w_i = 1``, a decreasing
-    function of theta bracketed by ``[min_i a_i (y_i - 1), max_i a_i y_i]``."""
+    """``argmin_{w in simplex} sum_i a_i (w_i - y_i)^2`` for ``a >= 0``, batched.
+
+    The KKT conditions give ``w_i = max(y_i - theta/a_i, 0)`` with ``sum_i w_i = 1``, a
+    decreasing function of theta bracketed by ``[min_i a_i (y_i - 1), max_i a_i y_i]``.
+    A coordinate with ``a_i = 0`` costs nothing (the projection in the seminorm, Appendix
+    L.3.1; a learner's coordinate that has seen no gradient): when the weighted ones fit,
+    ``sum_{a_i > 0} max(y_i, 0) <= 1``, they keep ``max(y_i, 0)`` and the free ones share
+    the remaining mass as the Euclidean projection of their ``y_i`` onto it (the limit of
+    ``a_i -> 0``); otherwise theta > 0 and the free coordinates are 0. Any minimizer
+    satisfies the Pythagorean inequality the bounds use."""
     a = a * xp.ones_like(y)
-    low = xp.min(a * (y - 1.0), axis=-1)
-    high = xp.max(a * y, axis=-1)
-    for _ in range(SIMPLEX_BISECTIONS):
-        mid = (low + high) / 2
-        total = xp.sum(xp.maximum(y - mid[:, None] / a, 0.0), axis=-1)
-        low = xp.where(total > 1.0, mid, low)
-        high = xp.where(total > 1.0, high, mid)
-    w = xp.maximum(y - high[:, None] / a, 0.0)
-    return w / xp.sum(w, axis=-1, keepdims=True)
+    weighted = a > 0
+    free = ~weighted
+    kept = xp.sum(xp.where(weighted, xp.maximum(y, 0.0), 0.0), axis=-1)
+    fits = xp.any(free, axis=-1) & (kept <= 1.0)
+    safe = xp.where(weighted, a, 1.0)
+    low = xp.min(xp.where(weighted, a * (y - 1.0), xp.inf), axis=-1)
+    high = xp.max(xp.where(weighted, a * y, -xp.inf), axis=-1)
+    low = xp.where(xp.isfinite(low), low, 0.0)
+    high = xp.where(xp.isfinite(high), high, 1.0)
+    theta = _bisect(low, high, lambda mid: xp.sum(
+        xp.where(weighted, xp.maximum(y - mid[:, None] / safe, 0.0), 0.0), axis=-1), 1.0, xp)
+    w = xp.where(weighted, xp.maximum(y - theta[:, None] / safe, 0.0), 0.0)
+    w = w / xp.sum(w, axis=-1, keepdims=True)
+    if not bool(xp.any(fits)):
+        return w
+    seminorm = xp.where(weighted, xp.maximum(y, 0.0),
+                        _capped_simplex(y, 1.0 - kept, free, xp))
+    return xp.where(fits[:, None], seminorm, w)
 
 
 def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> Any:
-    """``argmin_{||w|| <= rho} sum_i a_i (w_i - z_i)^2`` for ``a > 0``, batched over rows.
+    """``argmin_{||w|| <= rho} sum_i a_i (w_i - z_i)^2`` for ``a >= 0``, batched over rows.
 
     Outside the ball the minimizer is ``w_i = a_i z_i / (a_i + mu)`` with the unique
     ``mu > 0`` solving ``||w(mu)|| = rho``. Newton's method on the concave increasing
     ``phi(mu) = 1/||w(mu)|| - 1/rho`` started at ``mu = 0`` (where ``phi < 0``) converges
     monotonically from the left (THEORY.md section 1); it stops when
     ``|phi| rho <= SECULAR_TOLERANCE`` in every row; a converged row is not iterated further,
-    so its result does not depend on the other rows of the batch. ``a`` has shape (R, d)
-    or (d,).
+    so its result does not depend on the other rows of the batch. The minimizer does not
+    change when a is scaled, and scales with z and rho, so the iteration runs on
+    ``a / max(a)`` and ``z / ||z||`` (no overflow for any finite input). A coordinate with
+    ``a_i = 0`` is free (the seminorm) and ends at 0; a row with ``a = 0`` has the
+    Euclidean projection. ``a`` has shape (R, d) or (d,).
     """
+    a = a * xp.ones_like(z)
     norm = xp.linalg.vector_norm(z, axis=-1)
     outside = norm > radius
+    top = xp.max(a, axis=-1)
+    spherical = ~(top > 0)  # no weight at all: any point of V is a minimizer
+    a = xp.where(spherical[:, None], 1.0, a / xp.where(spherical, 1.0, top)[:, None])
+    length = xp.where(outside, norm, 1.0)
+    zn = z / length[:, None]
+    rho = radius / length
     mu = xp.zeros_like(norm)
-    az = a * z
+    az = a * zn
     for _ in range(SECULAR_MAX_ITERATIONS):
         denom = a + mu[:, None]
         denom = xp.where(denom > 0, denom, 1.0)  # a_i = 0 (a free direction): w_i = 0
         w = az / denom
         wn = xp.linalg.vector_norm(w, axis=-1)
         wn = xp.where(wn > 0, wn, 1.0)
-        phi = 1.0 / wn - 1.0 / radius
-        residual = xp.where(outside, xp.abs(phi) * radius, 0.0)
+        phi = 1.0 / wn - 1.0 / rho
+        residual = xp.where(outside, xp.abs(phi) * rho, 0.0)
         active = residual > SECULAR_TOLERANCE  # converged rows stay put: a row's result
         if not bool(xp.any(active)):            # never depends on the rows beside it
             break
@@ -306,7 +388,7 @@ def weighted_ball_projection(z: Any, a: Any, radius: float, xp: ModuleType) -> A
         dphi = xp.where(dphi > 0, dphi, 1.0)
         mu = xp.where(active, xp.maximum(mu - phi / dphi, 0.0), mu)
     denom = a + mu[:, None]
-    w = az / xp.where(denom > 0, denom, 1.0)
+    w = az / xp.where(denom > 0, denom, 1.0) * length[:, None]
     return xp.where(outside[:, None], w, z)
 
 

@@ -17,8 +17,6 @@ numbers); a grid of hyperparameters tiles each repetition's data over its grid p
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -27,23 +25,17 @@ from typing import Any
 import numpy as np
 
 from occ.backend import to_device, to_host
-from occ.bounds import needed_statistics
+from occ.batches import DEFAULT_CHUNK, LearnerBatch, chunk_length, tile_rows
+from occ.bounds import recording_for
+from occ.engines import numba_engine
 from occ.errors import ParameterError
-from occ.learners import LEARNERS, make_learner
-from occ.params import Real
-from occ.recorder import Recorder, Statistics
+from occ.learners.facts import LearnerFacts
+from occ.recorder import Recorder
+from occ.roundoff import gamma, operations
+from occ.statistics import Recording, Statistics
 
-DEFAULT_CHUNK = 4096
-"""Steps per chunk unless a scenario asks otherwise; :data:`CHUNK_BUDGET_FLOATS` caps it
-for large R x d (the numbers never depend on it: tests hold results equal bit for bit)."""
 ENGINES = ("auto", "reference", "numba")
-CHUNK_BUDGET_FLOATS = 2**22
-"""A chunk of loss data holds at most this many floats (32 MiB) whatever T, R and d."""
-
-
-def chunk_length(requested: int, rows: int, d: int) -> int:
-    """Steps per chunk: the requested length, capped so that memory stays bounded."""
-    return max(1, min(requested, CHUNK_BUDGET_FLOATS // max(rows * d, 1)))
+__all__ = ["DEFAULT_CHUNK", "ENGINES", "LearnerOutcome", "chunk_length", "simulate"]
 
 
 def log_checkpoints(T: int, count: int = 20) -> np.ndarray:
@@ -87,69 +79,6 @@ class Hindsight:
                          tile(self.S_inf))
 
 
-@dataclass
-class LearnerBatch:
-    """One configured learner, its grid folded into the batch axis (rows = grid x seeds)."""
-
-    label: str
-    learner: Any
-    row_labels: np.ndarray
-    row_seeds: np.ndarray
-    grid: int
-    grid_keys: tuple[str, ...] = ()
-    grid_values: tuple[tuple[float, ...], ...] = ()
-
-
-def grid_parameters(kind: str, params: dict[str, Any]) -> list[str]:
-    """The hyperparameters given as a list where the learner takes one number per row:
-    those form a grid (a list for a vector-valued field such as ``c`` or ``A`` does not)."""
-    cls = LEARNERS.get(kind)
-    fields = {f.name: f.metadata.get("constraint") for f in dataclasses.fields(cls)} if cls else {}
-    return [k for k, v in params.items() if isinstance(v, list | tuple)
-            and isinstance(fields.get(k), Real) and fields[k].per_row]
-
-
-def expand_learner(
-    label: str, kind: str, params: dict[str, Any], domain: Any, seeds: np.ndarray,
-    shape: tuple[int, int] | None = None,
-) -> LearnerBatch:
-    """Build a learner; list-valued numeric hyperparameters form a grid in the batch axis.
-    Matrix learners get the scenario's ``shape``; learners with their own randomness get
-    the repetition index of every row."""
-    grid_keys = grid_parameters(kind, params)
-    for k in grid_keys:
-        if not params[k] or any(not isinstance(x, int | float) or isinstance(x, bool)
-                                for x in params[k]):
-            raise ParameterError(k, f"a grid must be a non-empty list of numbers, "
-                                    f"got {params[k]!r}")
-    combos = list(itertools.product(*(params[k] for k in grid_keys))) or [()]
-    S = len(seeds)
-    fixed = {k: v for k, v in params.items() if k not in grid_keys}
-    for k, values in zip(grid_keys, zip(*combos, strict=True), strict=True):
-        fixed[k] = np.repeat(np.asarray(values, dtype=float), S)
-    cls = LEARNERS.get(kind)
-    if cls is not None and cls.matrix:
-        if shape is None:
-            raise ParameterError("kind", f"learner {kind!r} works on matrices: give the "
-                                 "scenario's shape = [m, n]")
-        fixed["shape"] = tuple(shape)
-    if cls is not None and "repetitions" in {f.name for f in dataclasses.fields(cls)}:
-        fixed["repetitions"] = tuple(np.tile(seeds, len(combos)).tolist())
-    learner = make_learner(kind, domain=domain, **fixed)
-    names = [
-        label if not grid_keys else
-        f"{label}[{','.join(f'{k}={v:g}' for k, v in zip(grid_keys, combo, strict=True))}]"
-        for combo in combos
-    ]
-    return LearnerBatch(label, learner, np.repeat(np.asarray(names, dtype=object), S),
-                        np.tile(seeds, len(combos)), len(combos), tuple(grid_keys),
-                        tuple(tuple(float(v) for v in c) for c in combos))
-
-
-def _tile(data: np.ndarray, grid: int) -> np.ndarray:
-    return data if grid == 1 else np.tile(data, (1, grid) + (1,) * (data.ndim - 2))
-
-
 class ComparatorTrack:
     """Running loss statistics and the comparator at each checkpoint (pass 1)."""
 
@@ -158,8 +87,10 @@ class ComparatorTrack:
         self.family, self.domain, self.checkpoints, self.xp = family, domain, checkpoints, xp
         self.hindsight = hindsight  # S, L, squares, S_inf (outer): a hindsight learner's needs
         self.stats = family.stats_init(R, d, xp)
+        self.d = d
         self.U: list[Any] = []
         self.values: list[np.ndarray] = []
+        self.errors: list[np.ndarray] = []
         self.S = xp.zeros((R,), dtype=xp.float64)
         self.L = xp.zeros((R,), dtype=xp.float64)
         self.squares = xp.zeros((R, d), dtype=xp.float64)
@@ -178,28 +109,40 @@ class ComparatorTrack:
         if self.outer is not None:
             self.outer = self.outer + g[:, :, None] * g[:, None, :]
         while len(self.U) < len(self.checkpoints) and self.checkpoints[len(self.U)] == t:
-            u, value = self.family.comparator(self.stats, self.domain, xp)
-            self.U.append(u)
-            self.values.append(to_host(value))
+            self.record(t, self.stats)
 
-    def comparators(self) -> tuple[Any, np.ndarray]:
-        return self.xp.stack(self.U, axis=1), np.stack(self.values, axis=1)
+    def record(self, t: int, stats: Any) -> None:
+        """The comparator at checkpoint t, its loss, and the loss's rounding error bound."""
+        xp = self.xp
+        u, value = self.family.comparator(stats, self.domain, xp)
+        magnitude = self.family.comparator_magnitude(stats, u, self.domain, xp)
+        self.U.append(u)
+        self.values.append(to_host(value))
+        self.errors.append(gamma(operations(t, self.d)) * to_host(magnitude))
+
+    def comparators(self) -> tuple[Any, np.ndarray, np.ndarray]:
+        return (self.xp.stack(self.U, axis=1), np.stack(self.values, axis=1),
+                np.stack(self.errors, axis=1))
 
 
 class LearnerStepper:
     """Steps one learner batch against the adversary; optionally records or tracks."""
 
+    engine = "reference"
+
     def __init__(self, batch: LearnerBatch, adversary: Any, family: Any, w1: Any,
                  xp: ModuleType) -> None:
         self.batch, self.adversary, self.family, self.xp = batch, adversary, family, xp
         self.state = batch.learner.init(w1, xp)
-        self.constant_A = bool(batch.learner.bound_info(w1.shape[-1]).get("constant_A"))
         self.recorder: Recorder | None = None
         self.track: ComparatorTrack | None = None
 
     def chunk(self, t0: int, data: np.ndarray) -> None:
         xp, learner, family = self.xp, self.batch.learner, self.family
-        device = to_device(_tile(data, self.batch.grid), xp)
+        device = to_device(tile_rows(data, self.batch.grid), xp)
+        recorder = self.recorder
+        constant = recorder is not None and recorder.recording.constant_preconditioner
+        magnitudes = recorder is not None and not recorder.regret_only
         for i in range(data.shape[0]):
             t = t0 + i
             w = self.state.w
@@ -208,13 +151,12 @@ class LearnerStepper:
             w_next, self.state = learner.update(self.state, g, xp)
             if self.track is not None:
                 self.track.add(t, params, g)
-            if self.recorder is not None:
-                loss = family.value(params, w, xp)
-                constant = self.constant_A
-                self.recorder.observe(
-                    t, w, loss, g, w_next, learner.geometry(self.state),
+            if recorder is not None:
+                recorder.observe(
+                    t, w, family.value(params, w, xp), g, w_next, learner.geometry(self.state),
                     learner.preconditioner(self.state) if constant else None,
-                    learner.inverse_step_size(self.state) if constant else None)
+                    learner.inverse_step_size(self.state) if constant else None,
+                    family.value_magnitude(params, w, xp) if magnitudes else None)
 
 
 class DataTrack:
@@ -228,9 +170,10 @@ class DataTrack:
     """
 
     def __init__(self, track: ComparatorTrack, xp: ModuleType, gradient_known: bool,
-                 compiled: bool = False) -> None:
+                 compiled: bool = False, magnitudes: bool = True) -> None:
         self.track, self.xp, self.gradient_known = track, xp, gradient_known
         self.compiled = compiled  # the running sums through numba (the same numbers)
+        self.magnitudes = magnitudes  # sum_t ||g_t||, for the comparators' error bounds
 
     def chunk(self, t0: int, data: np.ndarray) -> None:
         if self.gradient_known and self.xp is np:
@@ -244,9 +187,14 @@ class DataTrack:
     def _linear_chunk(self, t0: int, data: np.ndarray) -> None:
         track = self.track
         n = data.shape[0]
+        G, norm_sum = track.stats
 
         def running(previous: np.ndarray, steps: np.ndarray) -> np.ndarray:
             return np.cumsum(np.concatenate([previous[None], steps]), axis=0)[1:]
+
+        norms = None  # sum_t ||g_t||, for the comparators' error bounds (sequential sums)
+        if self.magnitudes:
+            norms = running(norm_sum, np.sqrt(np.sum(data * data, axis=-1)))
 
         if track.hindsight:  # the realized statistics a hindsight learner needs
             gg = np.sum(data * data, axis=-1)
@@ -263,30 +211,26 @@ class DataTrack:
                and track.checkpoints[len(track.U) + len(ends)] < t0 + n):
             ends.append(int(track.checkpoints[len(track.U) + len(ends)]) - t0)
         if self.compiled and data[0].size >= 4096:  # rows in parallel, the same additions
-            from occ.engines.numba_kernels import running_sums
-
-            G = np.ascontiguousarray(track.stats)
+            G = np.ascontiguousarray(G)
             out = np.empty((len(ends), *G.shape))
-            running_sums(np.ascontiguousarray(data.transpose(1, 0, 2)), G,
-                         np.asarray(ends, dtype=np.int64), out)
+            numba_engine.running_sums(np.ascontiguousarray(data.transpose(1, 0, 2)), G,
+                                      np.asarray(ends, dtype=np.int64), out)
             sums = list(out)
-            track.stats = G
         elif data[0].size >= 4096:  # row by row into one buffer: no (n, R, d) temporary
-            G = track.stats.copy()
+            G = G.copy()
             sums = []
             for i in range(n):
                 np.add(G, data[i], out=G)  # the same additions, in the same order, as cumsum
                 if len(sums) < len(ends) and i == ends[len(sums)]:
                     sums.append(G.copy())
-            track.stats = G
         else:
-            G = running(track.stats, data)
-            sums = [G[i] for i in ends]
-            track.stats = G[-1]
-        for G_t in sums:
-            u, value = track.family.comparator(G_t, track.domain, np)
-            track.U.append(u)
-            track.values.append(to_host(value))
+            cumulative = running(G, data)
+            sums = [cumulative[i] for i in ends]
+            G = cumulative[-1]
+        zero = np.zeros(G.shape[0])
+        for i, G_t in zip(ends, sums, strict=True):
+            track.record(t0 + i, type(track.stats)(G_t, zero if norms is None else norms[i]))
+        track.stats = type(track.stats)(G, zero if norms is None else norms[-1])
 
 
 def drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: list,
@@ -313,11 +257,14 @@ def _drive(adversary: Any, rngs: list, T: int, d: int, chunk: int, consumers: li
 
 @dataclass
 class LearnerOutcome:
+    """One learner batch's result: its statistics, its declaration, the engine that ran it."""
+
     batch: LearnerBatch
     statistics: Statistics
-    info: dict[str, Any]
+    facts: LearnerFacts
     trajectory: np.ndarray | None
     family: Any = None
+    engine: str = "reference"
 
 
 def simulate(
@@ -353,7 +300,7 @@ def simulate(
     w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
 
     def w1(batch: LearnerBatch) -> Any:
-        return to_device(_tile(w1_host[None], batch.grid)[0], xp)
+        return to_device(tile_rows(w1_host[None], batch.grid)[0], xp)
 
     needs_hindsight = [b for b in learners if b.learner.needs_hindsight]
     if needs_hindsight and not (adversary.oblivious and family.name == "linear"):
@@ -362,35 +309,33 @@ def simulate(
             "hindsight step sizes need an oblivious linear adversary (gradients known in advance)",
         )
 
-    from occ.engines import numba_engine
-
-    def pass2_stepper(b: LearnerBatch, U: Any, values: np.ndarray) -> Any:
-        info = b.learner.bound_info(d)
-        needs = needed_statistics(info, bound_names)
-        fast = engine != "reference" and numba_engine.supported(
-            b.learner, adversary, domain, family, needs, xp, keep_trajectories)
+    def pass2_stepper(b: LearnerBatch, U: Any, values: np.ndarray,
+                      errors: np.ndarray | None) -> Any:
+        facts = b.learner.facts(d)
+        recording = recording_for(facts, bound_names)
+        fast, reason = (False, "the reference engine was asked for") if engine == "reference" \
+            else numba_engine.supported(b.learner, facts, adversary, domain, family, recording,
+                                        xp, keep_trajectories)
         if engine == "numba" and not fast:
-            raise ParameterError("engine", f"the numba engine cannot run learner {b.label!r} "
-                                 "here (it takes oblivious linear losses on a ball or box and "
-                                 "ogd, adagrad_diag and the Adam family); use 'auto'")
+            raise ParameterError("engine", f"the numba engine cannot run learner {b.label!r}: "
+                                 f"{reason}; use 'auto' or 'reference'")
         if fast:
             return numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
-                                             to_host(w1(b)), info, needs, T)
+                                             to_host(w1(b)), facts, recording, T, errors)
         stepper = LearnerStepper(b, adversary, family, w1(b), xp)
-        stepper.recorder = Recorder(checkpoints, U, values, w1(b),
-                                    bool(info["mirror_descent"]), xp, needs=needs,
-                                    keep_trajectory=keep_trajectories,
-                                    kl=info.get("geometry") == "kl", info=info)
+        stepper.recorder = Recorder(checkpoints, U, values, w1(b), facts, xp, recording,
+                                    domain=domain, comparator_error=errors,
+                                    keep_trajectory=keep_trajectories)
         return stepper
 
     # One pass where nothing recorded needs the comparators before the end: an oblivious
     # adversary, the regret alone (bounds = []), no hindsight learner, no KL geometry. The
     # comparators are then found beside the learners and used only at the end (half the
     # adversary's draws of two passes; the same numbers).
+    regret_only = Recording(regret_only=True)
     single_pass = adversary.oblivious and not needs_hindsight and not keep_trajectories and all(
-        needed_statistics(info, bound_names) == frozenset({"regret_only"})
-        and info.get("geometry") != "kl"
-        for info in (b.learner.bound_info(d) for b in learners))
+        recording_for(facts, bound_names) == regret_only and facts.geometry != "kl"
+        for facts in (b.learner.facts(d) for b in learners))
 
     # Pass 1: comparators at every checkpoint.
     if adversary.oblivious:
@@ -398,16 +343,17 @@ def simulate(
         track = ComparatorTrack(family, domain, checkpoints, S, d, xp, outer=outer,
                                 hindsight=bool(needs_hindsight))
         consumers: list[Any] = [DataTrack(track, xp, family.name == "linear",
-                                          engine != "reference" and numba_engine.AVAILABLE)]
+                                          engine != "reference" and numba_engine.AVAILABLE,
+                                          magnitudes=not single_pass)]
         steppers = []
         if single_pass:
             K = len(checkpoints)
             steppers = [pass2_stepper(b, xp.zeros((S * b.grid, K, d), dtype=xp.float64),
-                                      np.zeros((S * b.grid, K))) for b in learners]
+                                      np.zeros((S * b.grid, K)), None) for b in learners]
         drive(adversary, rngs, T, d, chunk, consumers + steppers,
               None if progress is None else (lambda n: progress(2 * n)) if single_pass
               else progress)
-        U_shared, values_shared = track.comparators()
+        U_shared, values_shared, errors_shared = track.comparators()
         U_host = to_host(U_shared)
         hindsight = Hindsight(
             T=T,
@@ -420,8 +366,9 @@ def simulate(
             S_inf=to_host(track.S_inf),
         )
         comparators = {
-            b.label: (to_device(_tile(U_host[None], b.grid)[0], xp),
-                      _tile(values_shared[None], b.grid)[0])
+            b.label: (to_device(tile_rows(U_host[None], b.grid)[0], xp),
+                      tile_rows(values_shared[None], b.grid)[0],
+                      tile_rows(errors_shared[None], b.grid)[0])
             for b in learners
         }
         for b in needs_hindsight:
@@ -446,11 +393,12 @@ def simulate(
     outcomes = []
     for stepper in steppers:
         rec = stepper.recorder
+        facts = stepper.batch.learner.facts(d)
         if rec is None:  # the compiled engine
-            outcomes.append(LearnerOutcome(stepper.batch, stepper.statistics(T),
-                                           stepper.batch.learner.bound_info(d), None, family))
+            outcomes.append(LearnerOutcome(stepper.batch, stepper.statistics(T), facts, None,
+                                           family, stepper.engine))
             continue
         trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
-        outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T),
-                                       stepper.batch.learner.bound_info(d), trajectory, family))
+        outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts, trajectory,
+                                       family, stepper.engine))
     return outcomes

@@ -14,85 +14,30 @@ precision ``P_t = A_t/eta_t``: the first terms of (8) and (10), the gradient ter
 ``1/2 sum g^T P_t^{-1} g``, ``tr(P_tau)``, and the monotonicity diagnostics
 ``min_t lambda_min(Gamma_t)/||P_t||`` and ``max_{t>=2} |Gamma_t|/||P_t||``.
 
-Recorded where a bound asks for them (``needs``):
+Recorded where a bound asks for them: the fields of :class:`occ.statistics.Recording`.
 
-* ``"coordinates"``: per-coordinate ``sum_t g_{t,i}^2`` (``beta_i^2``),
-  ``delta_i = max_t |w_{t,i} - u_i|`` and ``Dinf = max_i delta_i``;
-* ``"constant_A"``: for a constant preconditioner ``A`` (``P_t = A/eta_t``):
-  ``D_A^2 = max_t ||w_t - u||_A^2``, ``D_{A,1}^2`` and ``1/eta_tau``;
-* ``"regret_only"`` (a scenario with ``bounds = []``): none of the distances and bound
-  ingredients, only the losses, S, L and the iterates' sums;
-* ``"outer"``: ``O_t = sum g g^T`` with ``tr(O_tau^{1/2})``, ``sum_i sqrt((O_tau)_ii)``
-  (Lemma C.4) and the left side of the matrix Fact 2.1,
-  ``sum_t g_t^T O_t^{+1/2} g_t`` (pseudo-inverse root, a batched ``eigh`` per step).
+Beside each accumulated quantity the recorder keeps its magnitude (:mod:`occ.roundoff`):
+the sum of the losses' absolute terms, ``max_t ||w_t||``, and for (8)/(10) the sums of
+``u^T P u``-type terms of every input of the per-step identity, from which the verdicts'
+error budgets are computed. A repetition is marked diverged at the first step where its
+loss or gradient is not finite, its next iterate is not finite or lies outside V by more
+than round-off, or its preconditioner's eigendecomposition failed; no verdict is given
+for it from that step on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from occ.backend import to_host
-from occ.regularizers import inverse_root
+from occ.learners.facts import LearnerFacts
+from occ.regularizers import inverse_root, safe_eigvalsh
+from occ.statistics import Recording, Statistics
 
-
-@dataclass
-class Statistics:
-    """Recorded quantities on the host; arrays are (R, K) unless stated."""
-
-    t: np.ndarray  # (K,) checkpoints
-    T: int
-    d: int
-    cumulative_loss: np.ndarray
-    comparator_loss: np.ndarray
-    S: np.ndarray
-    L: np.ndarray
-    D: np.ndarray
-    D1: np.ndarray
-    fact21_scalar: np.ndarray
-    iterate_0: np.ndarray  # first coordinate of w_t at the checkpoints
-    iterate_sum: np.ndarray  # (R, K, d) sum_{s<=t} w_s
-    diverged_at: np.ndarray  # (R,) step of the first non-finite iterate, 0 if none
-    eq8_first: np.ndarray | None = None
-    eq10_first: np.ndarray | None = None
-    gradient_term: np.ndarray | None = None
-    trace_P: np.ndarray | None = None
-    gamma_min: np.ndarray | None = None
-    gamma_change: np.ndarray | None = None
-    coordinate_squares: np.ndarray | None = None  # (R, K, d)
-    delta: np.ndarray | None = None  # (R, K, d)
-    delta1: np.ndarray | None = None  # (R, K, d) |w_1 - u|
-    Dinf: np.ndarray | None = None
-    DA2: np.ndarray | None = None
-    D1A2: np.ndarray | None = None
-    inverse_eta: np.ndarray | None = None
-    trace_root_O: np.ndarray | None = None
-    sum_root_diagonal_O: np.ndarray | None = None
-    fact21_matrix: np.ndarray | None = None
-    kl_first: np.ndarray | None = None  # sum_t (KL(u,w_t) - KL(u,w_{t+1}))/eta_t
-    kl_start: np.ndarray | None = None  # KL(u, w_1)
-    kl_max: np.ndarray | None = None  # max_t KL(u, w_t)
-    kl_gradient_term: np.ndarray | None = None  # 1/2 sum_t eta_t ||g_t||_inf^2
-    S_inf: np.ndarray | None = None  # sum_t ||g_t||_inf^2
-    L_inf: np.ndarray | None = None  # max_t ||g_t||_inf
-    eta: np.ndarray | None = None  # eta_t at the checkpoint (KL learners)
-    eta_nonincreasing: np.ndarray | None = None  # (R, K) bool
-    max_rank: np.ndarray | None = None  # max_t rank(G_t) (matrix learners)
-    eq42_ratio: np.ndarray | None = None  # lambda_max(B^-1/2 (O + r eps I)^1/2 B^-1/2)
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def regret(self) -> np.ndarray:
-        return self.cumulative_loss - self.comparator_loss
-
-    @property
-    def diverged(self) -> np.ndarray:
-        """(R, K) true where the repetition had diverged at or before the checkpoint."""
-        at = self.diverged_at[:, None]
-        return (at > 0) & (at <= self.t[None, :])
+Statistics = Statistics  # re-exported: the recorder's product
 
 
 class Recorder:
@@ -104,69 +49,91 @@ class Recorder:
         comparators: Any,
         comparator_loss: np.ndarray,
         w1: Any,
-        mirror_descent: bool,
+        facts: LearnerFacts,
         xp: ModuleType,
-        needs: frozenset[str] = frozenset(),
+        recording: Recording | None = None,
+        domain: Any = None,
+        comparator_error: np.ndarray | None = None,
         keep_trajectory: bool = False,
-        kl: bool = False,
-        info: dict[str, Any] | None = None,
     ) -> None:
         self.xp = xp
         self.checkpoints = np.asarray(checkpoints)
         self.U = comparators  # (R, K, d)
         self.comparator_loss = comparator_loss
+        self.comparator_error = comparator_error
         R, K, d = comparators.shape
         self.R, self.K, self.d = R, K, d
         z = lambda *shape: xp.zeros(shape, dtype=xp.float64)  # noqa: E731
         self.cum_loss, self.S, self.L, self.fact21_scalar = z(R), z(R), z(R), z(R)
+        self.loss_magnitude, self.norm_max = z(R), z(R)
         self.iterate_sum = z(R, d)  # sum_{s<=t} w_s: the averaged iterate of online-to-batch
         self.D2 = z(R, K)
         self.w1 = w1
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
-        self.regret_only = "regret_only" in needs
-        self.mirror_descent = mirror_descent and not self.regret_only
-        if mirror_descent:
+        recording = recording if recording is not None else Recording()
+        self.facts, self.domain, self.recording = facts, domain, recording
+        self.regret_only = recording.regret_only
+        self.mirror_descent = facts.euclidean and not self.regret_only
+        if self.mirror_descent:
             self.eq8, self.eq10, self.grad_term = z(R, K), z(R, K), z(R)
             self.gamma_min = xp.full((R,), np.inf, dtype=xp.float64)
+            self.monotone_slack = xp.full((R,), np.inf, dtype=xp.float64)
             self.gamma_change = z(R)
             self.previous = None
-        self.needs = needs
-        self.kl = kl
-        self.info = info or {}
-        if "matrix_rank" in needs:
+            # magnitudes of the per-step identity behind (8) and (10) (occ.roundoff):
+            # per row sum_t of the P-weighted squares of w_t, w_{t+1} and P^-1 g_t, and of
+            # lambda_max(P_t), lambda_max(P_{t-1}) (their ||u||^2 terms, per checkpoint)
+            self.eq8_rows, self.eq8_top = z(R), z(R)
+            self.eq10_rows, self.eq10_top = z(R), z(R)
+        self.kl = facts.geometry == "kl" and not self.regret_only
+        if recording.matrix_rank:
             self.max_rank = xp.zeros((R,), dtype=xp.float64)
-        if kl:  # entropy geometry (EG): (8) with KL and the l_inf dual norm
+        if self.kl:  # entropy geometry (EG): (8) with KL and the l_inf dual norm
             self.kl_first, self.kl_max = z(R, K), xp.full((R, K), -np.inf, dtype=xp.float64)
+            self.kl_magnitude = z(R, K)
             safe = xp.where(comparators > 0, comparators, 1.0)
             self.u_log_u = xp.sum(xp.where(comparators > 0, comparators * xp.log(safe), 0.0),
                                   axis=-1)  # (R, K), 0 log 0 = 0
             self.kl_start = None
             self.kl_grad, self.S_inf, self.L_inf = z(R), z(R), z(R)
             self.eta_previous, self.eta_increased = None, np.zeros((R,), dtype=bool)
-        if "coordinates" in needs:
+        if recording.coordinates:
             self.coordinate_squares = z(R, d)
             self.delta = z(R, K, d)
-        if "constant_A" in needs:
+        if recording.constant_preconditioner:
             self.DA2 = z(R, K)
             self.D1A2 = None
-        if "outer" in needs:
+            self.A_largest = None
+        if recording.outer_products:
             self.O = z(R, d, d)
             self.fact21_matrix = z(R)
         self.diverged_at = np.zeros(R, dtype=np.int64)
+        self.diverged_cause = np.zeros(R, dtype=np.int64)
         self.snapshots: dict[str, list[np.ndarray]] = {}
         self.next_checkpoint = 0
         self.trajectory: list[np.ndarray] | None = [] if keep_trajectory else None
 
-    def set_comparators(self, comparators: Any, comparator_loss: np.ndarray) -> None:
+    def set_comparators(self, comparators: Any, comparator_loss: np.ndarray,
+                        comparator_error: np.ndarray | None = None) -> None:
         """The comparators, known only after a single-pass run (regret only: nothing
         recorded before the end depends on them)."""
         self.U, self.comparator_loss = comparators, comparator_loss
+        self.comparator_error = comparator_error
         self.D1 = self.xp.linalg.vector_norm(self.w1[:, None, :] - comparators, axis=-1)
 
+    def _diverge(self, t: int, bad: Any, cause: int) -> None:
+        bad = to_host(bad)
+        if bad.any():
+            newly = bad & (self.diverged_at == 0)
+            self.diverged_at[newly] = t
+            self.diverged_cause[newly] = cause
+
     def observe(self, t: int, w: Any, loss: Any, g: Any, w_next: Any, precision: Any,
-                preconditioner: Any = None, inverse_eta: Any = None) -> None:
-        """Record step t: iterate ``w_t``, loss ``l_t(w_t)``, gradient, ``w_{t+1}``, ``P_t``
-        and, for a constant-A learner, ``A`` and ``1/eta_t``."""
+                preconditioner: Any = None, inverse_eta: Any = None,
+                loss_magnitude: Any = None) -> None:
+        """Record step t: iterate ``w_t``, loss ``l_t(w_t)`` (and the sum of its terms'
+        absolute values), gradient, ``w_{t+1}``, ``P_t`` and, for a constant-A learner,
+        ``A`` and ``1/eta_t``."""
         xp = self.xp
         if self.trajectory is not None:
             self.trajectory.append(to_host(w).copy())
@@ -178,28 +145,33 @@ class Recorder:
         self.L = xp.maximum(self.L, xp.sqrt(gg))
         self.fact21_scalar = self.fact21_scalar + xp.where(
             self.S > 0, gg / xp.sqrt(xp.where(self.S > 0, self.S, 1.0)), 0.0)
+        self._diverge(t, ~(xp.isfinite(loss) & xp.all(xp.isfinite(g), axis=-1)), 2)
         if self.regret_only:  # no distances, no bound ingredients
             x = squared = None
         else:
+            if loss_magnitude is not None:
+                self.loss_magnitude = self.loss_magnitude + loss_magnitude
+            self.norm_max = xp.maximum(self.norm_max, xp.linalg.vector_norm(w, axis=-1))
             x = w[:, None, :] - self.U[:, k0:, :]
             squared = xp.sum(x * x, axis=-1)
             self.D2[:, k0:] = xp.maximum(self.D2[:, k0:], squared)
-        if "coordinates" in self.needs:
+        if self.recording.coordinates:
             self.coordinate_squares = self.coordinate_squares + g * g
             self.delta[:, k0:, :] = xp.maximum(self.delta[:, k0:, :], xp.abs(x))
-        if "constant_A" in self.needs:
+        if self.recording.constant_preconditioner:
             if self.D1A2 is None:
                 self.D1A2 = preconditioner.quad(self.w1[:, None, :] - self.U, xp)
+                self.A_largest = preconditioner.largest(xp)
             self.DA2[:, k0:] = xp.maximum(self.DA2[:, k0:], self._quad(preconditioner, x,
                                                                        squared))
             self.inverse_eta = inverse_eta
-        if "matrix_rank" in self.needs:
-            m, n = self.info["shape"]
+        if self.recording.matrix_rank:
+            m, n = self.facts.matrix_shape
             singular = xp.linalg.svdvals(xp.reshape(g, (g.shape[0], m, n)))
             tolerance = max(m, n) * 2.220446049250313e-16 * xp.max(singular, axis=-1)
             rank = xp.sum(xp.astype(singular > tolerance[:, None], xp.float64), axis=-1)
             self.max_rank = xp.maximum(self.max_rank, rank)
-        if "outer" in self.needs:
+        if self.recording.outer_products:
             self.O = self.O + g[:, :, None] * g[:, None, :]
             Q, root = inverse_root(self.O, -0.5, 0.0, xp)
             y = xp.squeeze(g[:, None, :] @ Q, axis=1)
@@ -207,35 +179,73 @@ class Recorder:
         if self.kl:
             self._observe_kl(k0, g, precision)
         if self.mirror_descent:
-            xn = w_next[:, None, :] - self.U[:, k0:, :]
-            qt = self._quad(precision, x, squared)
-            self.eq8[:, k0:] += 0.5 * (qt - precision.quad(xn, xp))
-            before = 0.0 if self.previous is None else self._quad(self.previous, x, squared)
-            self.eq10[:, k0:] += 0.5 * (qt - before)
-            self.grad_term = self.grad_term + 0.5 * precision.dual_quad(g, xp)
-            low, change = precision.gamma_extremes(self.previous, xp)
-            self.gamma_min = xp.minimum(self.gamma_min, low)
-            if self.previous is not None:
-                self.gamma_change = xp.maximum(self.gamma_change, change)
-            self.previous = precision
-        finite = to_host(xp.all(xp.isfinite(w_next), axis=-1))
-        if not finite.all():
-            newly = (~finite) & (self.diverged_at == 0)
-            self.diverged_at[newly] = t
+            self._observe_mirror_descent(t, k0, w, g, w_next, x, squared, precision)
+        self._diverge(t, ~xp.all(xp.isfinite(w_next), axis=-1), 1)
+        if self.domain is not None:
+            self._diverge(t, ~self.domain.contains(w_next, xp), 3)
         while self.next_checkpoint < self.K and self.checkpoints[self.next_checkpoint] == t:
             self._snapshot(precision, w)
             self.next_checkpoint += 1
 
+    def _observe_mirror_descent(self, t: int, k0: int, w: Any, g: Any, w_next: Any, x: Any,
+                                squared: Any, precision: Any) -> None:
+        """(8), (10), the gradient term, Gamma_t and the magnitudes of the per-step identity
+        ``g^T (w_t - u) = (||u - w_t||^2_P - ||u - w~||^2_P)/2 + g^T P^-1 g/2``
+        (``w~ = w_t - P^-1 g_t``): its inputs w_t, w_{t+1}, ``P^-1 g`` and u are each
+        rounded, so the identity holds to ``gamma_n`` times ``3 (|w|_P^2 + |P^-1 g|_P^2
+        + |u|_P^2) + 2 (|w_{t+1}|_P^2 + |u|_P^2)`` (``(a + b + c)^2 <= 3 (a^2 + b^2 + c^2)``),
+        with ``|u|_P^2 <= lambda_max(P) ||u||^2``; in a rotated geometry (full, Kronecker)
+        the squares are ``lambda_max(P)`` times Euclidean ones, times d for the rotation."""
+        xp = self.xp
+        xn = w_next[:, None, :] - self.U[:, k0:, :]
+        qt = self._quad(precision, x, squared)
+        self.eq8[:, k0:] += 0.5 * (qt - precision.quad(xn, xp))
+        before = 0.0 if self.previous is None else self._quad(self.previous, x, squared)
+        self.eq10[:, k0:] += 0.5 * (qt - before)
+        dual = precision.dual_quad(g, xp)
+        self.grad_term = self.grad_term + 0.5 * dual
+        top = precision.largest(xp)
+        if precision.kind in ("scalar", "diagonal"):
+            inputs = 3 * (precision.quad(w, xp) + dual) + 2 * precision.quad(w_next, xp)
+            previous = 0.0 if self.previous is None else self.previous.quad(w, xp)
+        else:
+            norm2 = lambda v: xp.sum(v * v, axis=-1)  # noqa: E731
+            step = precision.solve(g, xp)
+            inputs = self.d * top * (3 * (norm2(w) + norm2(step)) + 2 * norm2(w_next))
+            previous = 0.0 if self.previous is None else (
+                self.d * self.previous.largest(xp) * norm2(w))
+        previous_top = 0.0 if self.previous is None else self.previous.largest(xp)
+        self.eq8_rows = self.eq8_rows + inputs
+        self.eq8_top = self.eq8_top + 5 * top
+        self.eq10_rows = self.eq10_rows + 2 * previous
+        self.eq10_top = self.eq10_top + 2 * previous_top
+        low, change, tolerance = precision.gamma_extremes(self.previous, xp)
+        self.gamma_min = xp.minimum(self.gamma_min, low)
+        self.monotone_slack = xp.minimum(self.monotone_slack, low + tolerance)
+        if self.previous is not None:
+            self.gamma_change = xp.maximum(self.gamma_change, change)
+        self.previous = precision
+        for part in (getattr(precision, "error", None), getattr(precision, "a_error", None),
+                     getattr(precision, "b_error", None)):
+            if part is not None:
+                self._diverge(t, ~xp.isfinite(part), 4)
+
     def _observe_kl(self, k0: int, g: Any, geometry: Any) -> None:
         """``(KL(u, w_t) - KL(u, w_{t+1}))/eta_t = u^T (log w_{t+1} - log w_t)/eta_t``, the
-        running max of ``KL(u, w_t) = sum u log u - u^T log w_t``, and the l_inf terms."""
+        running max of ``KL(u, w_t) = sum u log u - u^T log w_t``, and the l_inf terms.
+        The magnitude of the per-step inequality's inputs: ``log w_{t+1} = log w_t - eta g
+        - logsumexp``, each rounded, ``2 u^T (|log w_t| + |log w_{t+1}| + eta |g|)/eta``."""
         xp = self.xp
         U = self.U[:, k0:, :]
         cross = xp.sum(U * geometry.log_w[:, None, :], axis=-1)
         if self.kl_start is None:
             self.kl_start = self.u_log_u - xp.sum(self.U * geometry.log_w[:, None, :], axis=-1)
         moved = xp.sum(U * (geometry.log_w_next - geometry.log_w)[:, None, :], axis=-1)
-        self.kl_first[:, k0:] += moved / geometry.eta[:, None]
+        eta = geometry.eta[:, None]
+        self.kl_first[:, k0:] += moved / eta
+        spread = xp.abs(geometry.log_w) + xp.abs(geometry.log_w_next) + geometry.eta[
+            :, None] * xp.abs(g)
+        self.kl_magnitude[:, k0:] += 2 * xp.sum(U * spread[:, None, :], axis=-1) / eta
         self.kl_max[:, k0:] = xp.maximum(self.kl_max[:, k0:], self.u_log_u[:, k0:] - cross)
         top = xp.max(xp.abs(g), axis=-1)
         self.S_inf = self.S_inf + top * top
@@ -260,7 +270,7 @@ class Recorder:
         # eigenvalues of O at round-off level are exact zeros (O_t has rank <= t r), so the
         # eps directions get exactly sqrt(r eps) rather than sqrt(noise + r eps)
         Q, mu = inverse_root(self.O, 1.0, 0.0, xp)
-        root = xp.sqrt(mu + (r * self.info["eps"])[:, None])
+        root = xp.sqrt(mu + (r * self.facts.parameters.eps)[:, None])
         O_root = (Q * root[:, None, :]) @ xp.matrix_transpose(Q)
         # B^{-1/2} O^{1/2} B^{-1/2} in B's eigenbasis (Q_L kron Q_R), scaled by lam^{-1/2}
         basis = KroneckerPrecision(precision.QL, xp.ones_like(precision.a), precision.QR,
@@ -268,7 +278,7 @@ class Recorder:
         rotated = basis.rotate(xp.matrix_transpose(basis.rotate(O_root, xp)), xp)
         scale = 1.0 / xp.sqrt(lam)
         M = rotated * scale[:, :, None] * scale[:, None, :]
-        return xp.max(xp.linalg.eigvalsh((M + xp.matrix_transpose(M)) / 2), axis=-1)
+        return xp.max(safe_eigvalsh((M + xp.matrix_transpose(M)) / 2, xp), axis=-1)
 
     def _quad(self, precision: Any, x: Any, squared: Any) -> Any:
         """``x^T P x``, reusing ``||x||^2`` when ``P`` is spherical."""
@@ -281,25 +291,28 @@ class Recorder:
         values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L,
                   "fact21_scalar": self.fact21_scalar, "iterate_0": w[:, 0],
                   "iterate_sum": self.iterate_sum}
+        if not self.regret_only:
+            values |= {"loss_magnitude": self.loss_magnitude, "norm_max": self.norm_max}
         if self.mirror_descent:
-            values["gradient_term"] = self.grad_term
-            values["trace_P"] = precision.trace(self.d, xp)
-            values["gamma_min"] = self.gamma_min
-            values["gamma_change"] = self.gamma_change
+            values |= {"gradient_term": self.grad_term, "trace_P": precision.trace(self.d, xp),
+                       "gamma_min": self.gamma_min, "monotone_slack": self.monotone_slack,
+                       "gamma_change": self.gamma_change, "eq8_rows": self.eq8_rows,
+                       "eq8_top": self.eq8_top, "eq10_rows": self.eq10_rows,
+                       "eq10_top": self.eq10_top}
         if self.kl:
             values |= {"kl_gradient_term": self.kl_grad, "S_inf": self.S_inf,
                        "L_inf": self.L_inf, "eta": precision.eta,
                        "eta_nonincreasing": ~self.eta_increased}
-        if "coordinates" in self.needs:
+        if self.recording.coordinates:
             values["coordinate_squares"] = self.coordinate_squares
-        if "constant_A" in self.needs:
+        if self.recording.constant_preconditioner:
             values["inverse_eta"] = self.inverse_eta
-        if "matrix_rank" in self.needs:
+        if self.recording.matrix_rank:
             values["max_rank"] = self.max_rank
-        if "kronecker_42" in self.needs:
+        if self.recording.kronecker_42:
             values["eq42_ratio"] = self._inequality_42(precision)
-        if "outer" in self.needs:
-            lam = xp.maximum(xp.linalg.eigvalsh(self.O), 0.0)
+        if self.recording.outer_products:
+            lam = xp.maximum(safe_eigvalsh(self.O, xp), 0.0)
             values["trace_root_O"] = xp.sum(xp.sqrt(lam), axis=-1)
             diagonal = xp.sum(self.O * xp.eye(self.d, dtype=xp.float64), axis=-1)
             values["sum_root_diagonal_O"] = xp.sum(xp.sqrt(diagonal), axis=-1)
@@ -308,12 +321,31 @@ class Recorder:
             self.snapshots.setdefault(key, []).append(to_host(value).copy())
 
     def statistics(self, T: int) -> Statistics:
-        """Everything recorded, on the host."""
+        """Everything recorded, on the host (overflow of a diverged repetition's numbers is
+        not an error: it is marked diverged)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._statistics(T)
+
+    def _statistics(self, T: int) -> Statistics:
         if self.next_checkpoint != self.K:
             raise RuntimeError("the run ended before its last checkpoint")
         snap = {k: np.stack(v, axis=1) for k, v in self.snapshots.items()}
         host = lambda name: to_host(getattr(self, name)) if hasattr(self, name) else None  # noqa: E731
-        delta = host("delta") if "coordinates" in self.needs else None
+        rec = self.recording
+        delta = host("delta") if rec.coordinates else None
+        U = to_host(self.U)
+        u_norm2 = np.sum(U * U, axis=-1)
+        magnitudes = {}
+        if not self.regret_only:
+            magnitudes = dict(
+                loss_magnitude=snap["loss_magnitude"], iterate_norm_max=snap["norm_max"],
+                comparator_norm=np.sqrt(u_norm2),
+                comparator_error=None if self.comparator_error is None
+                else to_host(self.comparator_error))
+        if self.mirror_descent:
+            eq8 = snap["eq8_rows"] + snap["eq8_top"] * u_norm2 * self._rotation()
+            magnitudes |= dict(eq8_magnitude=eq8, eq10_magnitude=eq8 + snap["eq10_rows"]
+                               + snap["eq10_top"] * u_norm2 * self._rotation())
         return Statistics(
             t=self.checkpoints, T=T, d=self.d,
             cumulative_loss=snap["cumulative_loss"],
@@ -321,25 +353,32 @@ class Recorder:
             S=snap["S"], L=snap["L"], D=np.sqrt(to_host(self.D2)), D1=to_host(self.D1),
             fact21_scalar=snap["fact21_scalar"], iterate_0=snap["iterate_0"],
             iterate_sum=snap["iterate_sum"],
-            diverged_at=self.diverged_at,
+            diverged_at=self.diverged_at, diverged_cause=self.diverged_cause,
             eq8_first=host("eq8") if self.mirror_descent else None,
             eq10_first=host("eq10") if self.mirror_descent else None,
             gradient_term=snap.get("gradient_term"), trace_P=snap.get("trace_P"),
-            gamma_min=snap.get("gamma_min"), gamma_change=snap.get("gamma_change"),
+            gamma_min=snap.get("gamma_min"), monotone_slack=snap.get("monotone_slack"),
+            gamma_change=snap.get("gamma_change"),
             coordinate_squares=snap.get("coordinate_squares"), delta=delta,
             Dinf=delta.max(axis=-1) if delta is not None else None,
-            delta1=np.abs(to_host(self.w1)[:, None, :] - to_host(self.U))
-            if "coordinates" in self.needs else None,
-            DA2=host("DA2") if "constant_A" in self.needs else None,
-            D1A2=host("D1A2") if "constant_A" in self.needs else None,
+            delta1=np.abs(to_host(self.w1)[:, None, :] - U) if rec.coordinates else None,
+            DA2=host("DA2") if rec.constant_preconditioner else None,
+            D1A2=host("D1A2") if rec.constant_preconditioner else None,
+            A_largest=host("A_largest") if rec.constant_preconditioner else None,
             inverse_eta=snap.get("inverse_eta"), trace_root_O=snap.get("trace_root_O"),
             sum_root_diagonal_O=snap.get("sum_root_diagonal_O"),
             fact21_matrix=snap.get("fact21_matrix"),
             kl_first=host("kl_first") if self.kl else None,
+            kl_magnitude=host("kl_magnitude") if self.kl else None,
             kl_start=host("kl_start") if self.kl else None,
             kl_max=host("kl_max") if self.kl else None,
             kl_gradient_term=snap.get("kl_gradient_term"), S_inf=snap.get("S_inf"),
             L_inf=snap.get("L_inf"), eta=snap.get("eta"),
             eta_nonincreasing=snap.get("eta_nonincreasing"),
             max_rank=snap.get("max_rank"), eq42_ratio=snap.get("eq42_ratio"),
+            **magnitudes,
         )
+
+    def _rotation(self) -> int:
+        """The factor d of a rotated geometry's Euclidean squares (Recorder docstring)."""
+        return 1 if self.facts.geometry in ("scalar", "diagonal") else self.d

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
+from occ.roundoff import gamma
+
 
 def _expand(p: Any, ndim: int, xp: ModuleType) -> Any:
     """Reshape a per-row array (R,) so that it broadcasts against (R, ..., d) sums."""
@@ -51,14 +55,19 @@ class ScalarPrecision:
     def trace(self, d: int, xp: ModuleType) -> Any:
         return self.p * d
 
+    def largest(self, xp: ModuleType) -> Any:
+        """``lambda_max(P)`` per row."""
+        return self.p
+
     def gamma_extremes(
         self, previous: ScalarPrecision | None, xp: ModuleType
-    ) -> tuple[Any, Any]:
-        """Min and max-abs eigenvalue of ``P_t - P_{t-1}``, relative to ``||P_t||_2``."""
+    ) -> tuple[Any, Any, Any]:
+        """Min and max-abs eigenvalue of ``P_t - P_{t-1}``, relative to ``||P_t||_2``, and the
+        round-off of that minimum (0: the entries are compared exactly)."""
         before = 0.0 if previous is None else previous.p
         scale = xp.where(self.p > 0, self.p, 1.0)
         diff = (self.p - before) / scale
-        return diff, xp.abs(diff)
+        return diff, xp.abs(diff), xp.zeros_like(diff)
 
 
 @dataclass(frozen=True)
@@ -85,22 +94,25 @@ class DiagonalPrecision:
     def trace(self, d: int, xp: ModuleType) -> Any:
         return xp.sum(self.p, axis=-1)
 
+    def largest(self, xp: ModuleType) -> Any:
+        return xp.max(self.p, axis=-1)
+
     def gamma_extremes(
         self, previous: DiagonalPrecision | None, xp: ModuleType
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Any, Any, Any]:
         before = 0.0 if previous is None else previous.p
         diff = self.p - before
         scale = xp.max(xp.abs(self.p), axis=-1)
         scale = xp.where(scale > 0, scale, 1.0)
-        return xp.min(diff, axis=-1) / scale, xp.max(xp.abs(diff), axis=-1) / scale
-
-
-
+        low = xp.min(diff, axis=-1) / scale
+        return low, xp.max(xp.abs(diff), axis=-1) / scale, xp.zeros_like(low)
 
 
 @dataclass(frozen=True)
 class FullPrecision:
-    """``P_t = Q diag(lam) Q^T`` from an eigendecomposition; ``Q`` (R, d, d), ``lam`` (R, d).
+    """``P_t = Q diag(lam) Q^T`` from an eigendecomposition; ``Q`` (R, d, d), ``lam`` (R, d);
+    ``error`` (R,), where known, bounds ``||P - P_exact||_2`` from the decomposition's
+    round-off (:func:`decompose`).
 
     Zero eigenvalues act as a pseudo-inverse: ``P^{-1} g`` and ``g^T P^{-1} g`` drop the
     null directions (full-matrix AdaGrad's gradients lie in the range of ``O_t``).
@@ -108,6 +120,7 @@ class FullPrecision:
 
     Q: Any
     lam: Any
+    error: Any = None
     kind = "full"
 
     def rotate(self, x: Any, xp: ModuleType) -> Any:
@@ -139,38 +152,104 @@ class FullPrecision:
     def trace(self, d: int, xp: ModuleType) -> Any:
         return xp.sum(self.lam, axis=-1)
 
+    def largest(self, xp: ModuleType) -> Any:
+        return xp.max(self.lam, axis=-1)
+
     def dense(self, xp: ModuleType) -> Any:
         """``P`` as an (R, d, d) matrix."""
         return (self.Q * self.lam[:, None, :]) @ xp.matrix_transpose(self.Q)
 
-    def gamma_extremes(self, previous: FullPrecision | None, xp: ModuleType) -> tuple[Any, Any]:
+    def roundoff(self, xp: ModuleType) -> Any:
+        """A bound on ``||dense(P) - P_exact||_2``: the decomposition's error and that of
+        forming ``Q diag(lam) Q^T`` (``gamma_d ||P||`` per entry, d of them per row)."""
+        d = self.lam.shape[-1]
+        formed = gamma(2 * d) * d * xp.max(xp.abs(self.lam), axis=-1)
+        return formed if self.error is None else formed + self.error
+
+    def gamma_extremes(self, previous: FullPrecision | None,
+                       xp: ModuleType) -> tuple[Any, Any, Any]:
         diff = self.dense(xp)
+        tolerance = self.roundoff(xp)
         if previous is not None:
             diff = diff - previous.dense(xp)
-        eigenvalues = xp.linalg.eigvalsh(diff)
+            tolerance = tolerance + previous.roundoff(xp)
+        eigenvalues = safe_eigvalsh(diff, xp)
         scale = xp.max(xp.abs(self.lam), axis=-1)
         scale = xp.where(scale > 0, scale, 1.0)
-        return xp.min(eigenvalues, axis=-1) / scale, xp.max(xp.abs(eigenvalues), axis=-1) / scale
+        d = diff.shape[-1]  # eigvalsh's own backward error on the difference
+        tolerance = tolerance + gamma(d) * d * xp.max(xp.abs(eigenvalues), axis=-1)
+        return (xp.min(eigenvalues, axis=-1) / scale,
+                xp.max(xp.abs(eigenvalues), axis=-1) / scale, tolerance / scale)
 
 
-def inverse_root(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any]:
-    """Eigen-factors of ``M^power`` for a batch of symmetric PSD matrices (R, d, d).
+def safe_eigh(matrix: Any, xp: ModuleType) -> tuple[Any, Any]:
+    """``eigh`` of a batch of symmetric matrices where a row that cannot be decomposed (a
+    non-finite entry, or LAPACK's non-convergence) gives NaN eigenvalues and vectors in
+    that row alone: the repetition is then marked diverged, and the others go on."""
+    d = matrix.shape[-1]
+    eye = xp.eye(d, dtype=matrix.dtype)
+    finite = xp.all(xp.isfinite(xp.reshape(matrix, (matrix.shape[0], d * d))), axis=-1)
+    clean = xp.where(finite[:, None, None], matrix, eye)
+    try:
+        lam, Q = xp.linalg.eigh(clean)
+    except np.linalg.LinAlgError:  # non-convergence somewhere: row by row
+        lams, Qs, ok = [], [], []
+        for r in range(matrix.shape[0]):
+            try:
+                lam_r, Q_r = xp.linalg.eigh(clean[r])
+                ok.append(True)
+            except np.linalg.LinAlgError:
+                lam_r, Q_r = xp.ones((d,), dtype=matrix.dtype), eye
+                ok.append(False)
+            lams.append(lam_r)
+            Qs.append(Q_r)
+        lam, Q = xp.stack(lams), xp.stack(Qs)
+        finite = finite & xp.asarray(ok)
+    nan = float("nan")
+    return (xp.where(finite[:, None], lam, nan), xp.where(finite[:, None, None], Q, nan))
+
+
+def safe_eigvalsh(matrix: Any, xp: ModuleType) -> Any:
+    """The eigenvalues of :func:`safe_eigh` (NaN in a row that cannot be decomposed)."""
+    return safe_eigh(matrix, xp)[0]
+
+
+def decompose(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any, Any]:
+    """Eigen-factors of ``M^power`` for a batch of symmetric PSD matrices (R, d, d), with a
+    bound on their round-off.
 
     ``M = Q diag(lam) Q^T`` by ``eigh``. With ``floor > 0`` eigenvalues are floored at it
     (round-off can make a PSD matrix's smallest eigenvalues slightly negative). With
     ``floor = 0`` eigenvalues at or below ``d * 2.2e-16 * lam_max`` (round-off of an exact
     zero, as in numpy.linalg.pinv's rcond) are zero, and ``0 ** power`` is read as 0: a
-    pseudo-inverse for negative powers. Returns ``(Q, lam ** power)``.
+    pseudo-inverse for negative powers. Returns ``(Q, lam ** power, error)``: ``error`` (R,)
+    bounds ``|f(lam_i) - f(lam_i exact)|`` for ``f(x) = max(x, floor)^power`` over the
+    eigenvalues, whose backward error is ``delta = gamma_d d ||M||_2`` (``eigh`` is
+    backward stable; Higham section 20); NaN in a row that could not be decomposed.
     """
-    lam, Q = xp.linalg.eigh(matrix)
-    if floor > 0:
-        lam = xp.maximum(lam, floor)
-    else:
-        cutoff = matrix.shape[-1] * 2.220446049250313e-16 * xp.max(xp.abs(lam), axis=-1)
-        lam = xp.where(lam > cutoff[:, None], lam, 0.0)
-    positive = lam > 0
-    safe = xp.where(positive, lam, 1.0)
-    return Q, xp.where(positive, safe**power, 0.0)
+    lam, Q = safe_eigh(matrix, xp)
+    d = matrix.shape[-1]
+    top = xp.max(xp.abs(lam), axis=-1)
+    delta = (gamma(d) * d * top)[:, None]
+
+    def f(x: Any) -> Any:
+        if floor > 0:
+            x = xp.maximum(x, floor)
+        else:
+            cutoff = d * 2.220446049250313e-16 * top
+            x = xp.where(x > cutoff[:, None], x, 0.0)
+        positive = x > 0
+        return xp.where(positive, xp.where(positive, x, 1.0) ** power, 0.0)
+
+    values = f(lam)
+    error = xp.max(xp.abs(f(lam + delta) - f(lam - delta)), axis=-1)
+    return Q, values, error
+
+
+def inverse_root(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any]:
+    """``(Q, lam ** power)`` of :func:`decompose`, without the error bound."""
+    Q, values, _ = decompose(matrix, power, floor, xp)
+    return Q, values
 
 
 MAX_DENSE_KRONECKER = 64
@@ -184,13 +263,16 @@ class KroneckerPrecision:
     (Shampoo's ``A_t/eta = L_t^{1/4} kron R_t^{1/4} / eta``, (41)); arrays (R, m, m), (R, m),
     (R, n, n), (R, n) and ``c`` (R,). Vectors have shape (R, ..., m n). Its eigenbasis is
     ``Q_L kron Q_R`` with eigenvalues ``c a_i b_j``, and ``(Q_L kron Q_R)^T vec(X) =
-    vec(Q_L^T X Q_R)`` (67): nothing of size (m n)^2 is formed."""
+    vec(Q_L^T X Q_R)`` (67): nothing of size (m n)^2 is formed. ``a_error``, ``b_error``
+    (R,), where known, bound the factors' round-off (:func:`decompose`)."""
 
     QL: Any
     a: Any
     QR: Any
     b: Any
     c: Any
+    a_error: Any = None
+    b_error: Any = None
     kind = "kronecker"
 
     @property
@@ -243,6 +325,20 @@ class KroneckerPrecision:
         """(72): ``tr(A kron B) = tr(A) tr(B)``."""
         return self.c * xp.sum(self.a, axis=-1) * xp.sum(self.b, axis=-1)
 
+    def largest(self, xp: ModuleType) -> Any:
+        return self.c * xp.max(self.a, axis=-1) * xp.max(self.b, axis=-1)
+
+    def roundoff(self, xp: ModuleType) -> Any:
+        """A bound on ``||dense(P) - P_exact||_2``: the factors' decomposition errors
+        (``c (e_a max b + max a e_b + e_a e_b)``) and forming the dense product."""
+        m, n = self.shape
+        top_a, top_b = xp.max(xp.abs(self.a), axis=-1), xp.max(xp.abs(self.b), axis=-1)
+        formed = gamma(2 * (m + n)) * (m + n) * top_a * top_b
+        if self.a_error is not None:
+            ea, eb = self.a_error, self.b_error
+            formed = formed + ea * top_b + top_a * eb + ea * eb
+        return self.c * formed
+
     def factors(self, xp: ModuleType) -> tuple[Any, Any]:
         """The dense factors ``c Q_L diag(a) Q_L^T`` and ``Q_R diag(b) Q_R^T``."""
         left = (self.QL * self.a[:, None, :]) @ xp.matrix_transpose(self.QL)
@@ -257,32 +353,38 @@ class KroneckerPrecision:
         return xp.reshape(K, (K.shape[0], m * n, m * n))
 
     def gamma_extremes(self, previous: KroneckerPrecision | None,
-                       xp: ModuleType) -> tuple[Any, Any]:
-        """Exact (dense eigenvalues of ``P_t - P_{t-1}``) for ``m n <= MAX_DENSE_KRONECKER``.
-        Above, the sufficient condition of (75): both factor differences PSD (with the
-        scale folded into the left factor); it may call a monotone sequence non-monotone,
-        never the reverse."""
+                       xp: ModuleType) -> tuple[Any, Any, Any]:
+        """Exact (dense eigenvalues of ``P_t - P_{t-1}``) for ``m n <= MAX_DENSE_KRONECKER``,
+        with the round-off of both precisions. Above, the sufficient condition of (75):
+        both factor differences PSD (with the scale folded into the left factor), each
+        within its own round-off; it may call a monotone sequence non-monotone, never the
+        reverse."""
         m, n = self.shape
         scale = xp.max(self._lam(xp), axis=-1)
         scale = xp.where(scale > 0, scale, 1.0)
         if m * n <= MAX_DENSE_KRONECKER:
             diff = self.dense(xp) - (0.0 if previous is None else previous.dense(xp))
-            eigenvalues = xp.linalg.eigvalsh(diff)
+            tolerance = self.roundoff(xp) + (0.0 if previous is None
+                                             else previous.roundoff(xp))
+            eigenvalues = safe_eigvalsh(diff, xp)
+            tolerance = tolerance + gamma(m * n) * m * n * xp.max(xp.abs(eigenvalues), axis=-1)
             return (xp.min(eigenvalues, axis=-1) / scale,
-                    xp.max(xp.abs(eigenvalues), axis=-1) / scale)
+                    xp.max(xp.abs(eigenvalues), axis=-1) / scale, tolerance / scale)
         left, right = self.factors(xp)
         if previous is None:
             low = xp.zeros_like(scale)
-            return low, low
+            return low, low, low
         old_left, old_right = previous.factors(xp)
-        dl = xp.linalg.eigvalsh(left - old_left)
-        dr = xp.linalg.eigvalsh(right - old_right)
-        top_l = xp.max(xp.abs(xp.linalg.eigvalsh(left)), axis=-1)
-        top_r = xp.max(xp.abs(xp.linalg.eigvalsh(right)), axis=-1)
+        dl = safe_eigvalsh(left - old_left, xp)
+        dr = safe_eigvalsh(right - old_right, xp)
+        top_l = xp.max(xp.abs(safe_eigvalsh(left, xp)), axis=-1)
+        top_r = xp.max(xp.abs(safe_eigvalsh(right, xp)), axis=-1)
         low = xp.minimum(xp.min(dl, axis=-1) / top_l, xp.min(dr, axis=-1) / top_r)
         change = xp.maximum(xp.max(xp.abs(dl), axis=-1) / top_l,
                             xp.max(xp.abs(dr), axis=-1) / top_r)
-        return low, change
+        # relative round-off of each factor and of its difference
+        own = (self.roundoff(xp) + previous.roundoff(xp)) / scale
+        return low, change, own + gamma(m + n) * (m + n) * 2
 
 
 Precision = ScalarPrecision | DiagonalPrecision | FullPrecision | KroneckerPrecision

@@ -38,7 +38,7 @@ from scipy import stats as scipy_stats
 
 METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
                   "diverged", "iterate_0", "mean_iterate_0", "eq10_first_term", "gradient_term",
-                  "monotone_min"]
+                  "monotone_min", "monotone_slack"]
 
 
 @dataclass
@@ -78,6 +78,7 @@ def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray
         "eq10_first_term": (statistics.eq10_first if md else nan).ravel(),
         "gradient_term": (statistics.gradient_term if md else nan).ravel(),
         "monotone_min": (statistics.gamma_min if md else nan).ravel(),
+        "monotone_slack": (statistics.monotone_slack if md else nan).ravel(),
     })[METRIC_COLUMNS]
 
 
@@ -158,7 +159,7 @@ def environment() -> dict[str, Any]:
     """Versions of occ and its libraries, the git revision when known, the machine."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import occ
+    from occ.version import __version__
 
     def installed(name: str) -> str | None:
         try:
@@ -169,11 +170,12 @@ def environment() -> dict[str, Any]:
     revision = None
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         revision = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(occ.__file__).parent, capture_output=True,
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
             text=True, timeout=5, check=True).stdout.strip() or None
     return {
-        "occ": occ.__version__, "python": platform.python_version(),
-        **{name: installed(name) for name in ("numpy", "scipy", "pandas", "matplotlib", "click")},
+        "occ": __version__, "python": platform.python_version(),
+        **{name: installed(name) for name in ("numpy", "scipy", "pandas", "matplotlib", "click",
+                                              "numba")},
         "git_revision": revision, "machine": platform.platform(),
     }
 

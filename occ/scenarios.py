@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 
 from occ.adversaries import ADVERSARIES, make_adversary
+from occ.batches import DEFAULT_CHUNK, expand_learner
 from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
-from occ.harness import DEFAULT_CHUNK, expand_learner
 from occ.learners import LEARNERS
 from occ.params import Integer, describe_fields
 
@@ -255,9 +255,15 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
                 "the domain is the scenario's [domain] table, not a learner's",
             )
         try:
-            expand_learner(label, kind, params, domain, np.arange(1), shape)
+            batch = expand_learner(label, kind, params, domain, np.arange(1), shape)
         except ParameterError as exc:
             raise exc.located(None, f"learners.{label}") from None
+        if batch.learner.needs_hindsight and not (adversary.oblivious
+                                                  and family.name == "linear"):
+            raise ParameterError(
+                f"learners.{label}.{'form' if kind == 'adagrad_oracle' else 'step'}",
+                "hindsight step sizes need an oblivious linear adversary (gradients known "
+                f"in advance); adversary {adversary_kind!r} is not")
         specs.append(LearnerSpec(label, kind, params))
 
     bounds = data.get("bounds")

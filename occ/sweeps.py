@@ -190,9 +190,9 @@ def _build(data: dict[str, Any], path: Path) -> Sweep:
 
 
 def _version() -> str:
-    import occ
+    from occ.version import __version__
 
-    return occ.__version__
+    return __version__
 
 
 def _learner_specs(sc: Scenario, tables: dict[str, Any] | None) -> list[LearnerSpec]:
@@ -215,12 +215,12 @@ def run_cell(cell: Cell, folder: str) -> dict[str, Any]:
     an error is recorded beside the cell."""
     folder_path = Path(folder)
     try:
-        import occ
+        from occ.api import run
 
         sc = load_scenario(cell.scenario)
         sc = dataclasses.replace(sc, learners=(LearnerSpec(cell.label, cell.kind,
                                                             cell.params),))
-        result = occ.run(sc, T=cell.T, seeds=cell.first + cell.count,
+        result = run(sc, T=cell.T, seeds=cell.first + cell.count,
                          repetitions=np.arange(cell.first, cell.first + cell.count))
         metrics = result.metrics.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
         bounds = result.bounds[result.bounds["t"] == cell.T]

@@ -1,6 +1,9 @@
-"""Test parameters for every registered learner (each learner provides its own, like
-river's ``_unit_test_params``). The common tests iterate this table; a registered learner
-without an entry fails ``test_every_registered_learner_has_cases``."""
+"""Regression cases for every registered learner (like river's ``_unit_test_params``):
+hand-picked values the reference-loop tests replay. Which tests a learner takes part in
+(matrix or vector parameters, domains, engines) comes from its declaration, never from
+this table; every combination of its choices and flags is generated from the
+declaration as well (:mod:`generated`). A registered learner without an entry fails
+``test_every_registered_learner_has_cases``."""
 
 from __future__ import annotations
 
@@ -74,12 +77,3 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1, "rank": 2, "seed": 3},
     ],
 }
-
-# learners of matrix parameters (tested with matrix adversaries and a shape)
-MATRIX_ONLY = {"shampoo", "adafactor", "adam_nmf"}
-
-# learners that run on one domain only
-SIMPLEX_ONLY = {"eg"}
-
-# hindsight learners need an oblivious linear adversary
-OBLIVIOUS_LINEAR_ONLY = {"adagrad_oracle"}

@@ -94,10 +94,11 @@ def test_divergence_is_reported_not_raised() -> None:
 
 
 def test_hindsight_needs_an_oblivious_linear_adversary() -> None:
-    sc = make_scenario(adversary={"kind": "linear_adaptive"},
-                       learners={"o": {"kind": "ogd", "step": "oracle23"}})
-    with pytest.raises(ParameterError, match="oblivious linear adversary"):
-        occ.run(sc)
+    """Refused when the scenario is read, naming the learner's field."""
+    with pytest.raises(ParameterError, match="learners.o.step: hindsight step sizes need an "
+                                             "oblivious linear adversary"):
+        make_scenario(adversary={"kind": "linear_adaptive"},
+                      learners={"o": {"kind": "ogd", "step": "oracle23"}})
 
 
 def test_oracle_step_sizes_are_the_hindsight_formulas() -> None:
@@ -107,7 +108,7 @@ def test_oracle_step_sizes_are_the_hindsight_formulas() -> None:
     final = result.bounds.query("t == 200 and bound == 'eq20'")
     info = result.meta["learners"]
     for label in ("o23", "o25"):
-        eta = np.asarray(info[label]["eta"])
+        eta = np.asarray(info[label]["parameters"]["eta"])
         assert eta.shape == (sc.seeds,)
     # eq23 and eq25 are reported at the horizon only
     assert set(result.bounds.query("bound == 'eq23' and applicable")["t"]) == {200}

@@ -11,23 +11,35 @@ import array_api_strict as strict
 import numpy as np
 import pytest
 from conftest import make_scenario
-from learner_cases import LEARNER_CASES, MATRIX_ONLY, OBLIVIOUS_LINEAR_ONLY, SIMPLEX_ONLY
+from generated import allowed_domains
+from learner_cases import LEARNER_CASES
 from reference import reference_game
 
 import occ
 import occ.learners
-from occ.domains import Ball, Box, Unconstrained
+from occ.domains import Ball, Box, Unconstrained, make_domain
 from occ.errors import ParameterError, UnknownNameError
 from occ.harness import Hindsight
 from occ.learners import LEARNERS, make_learner
 from occ.learners.base import LearnerConfig
 
+
+# which cases go where comes from each learner's declaration: matrix parameters, or a
+# learner that runs on the simplex alone
+def _matrix(name: str) -> bool:
+    return LEARNERS[name].matrix
+
+
+def _simplex_only(name: str) -> bool:
+    return allowed_domains(LEARNERS[name]) == ["simplex"]
+
+
 CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
-         if name not in SIMPLEX_ONLY | MATRIX_ONLY]
+         if not _simplex_only(name) and not _matrix(name)]
 MATRIX_CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
-                if name in MATRIX_ONLY]
+                if _matrix(name)]
 SIMPLEX_CASES = [(name, case) for name, cases in LEARNER_CASES.items() for case in cases
-                 if name in SIMPLEX_ONLY]
+                 if _simplex_only(name)]
 DOMAINS = {
     "ball": {"kind": "ball", "radius": 1.0},
     "box": {"kind": "box", "low": -0.5, "high": 0.8},
@@ -77,12 +89,14 @@ TOLERANCE = {"adagrad_full": 1e-9, "adagrad_oracle": 1e-9}
 @pytest.mark.parametrize("domain", list(DOMAINS))
 @pytest.mark.parametrize("adversary", list(ADVERSARIES))
 def test_learner_matches_reference_loop(name, case, domain, adversary) -> None:
+    if make_learner(name, domain=make_domain(**DOMAINS[domain]), **case).needs_hindsight \
+            and adversary != "gauss":
+        with pytest.raises(ParameterError, match="oblivious linear"):  # when read
+            make_scenario(domain=DOMAINS[domain], adversary=ADVERSARIES[adversary],
+                          learners={"x": {"kind": name, **case}}, T=40, seeds=3)
+        return
     sc = make_scenario(domain=DOMAINS[domain], adversary=ADVERSARIES[adversary],
                        learners={"x": {"kind": name, **case}}, T=40, seeds=3)
-    if name in OBLIVIOUS_LINEAR_ONLY and adversary != "gauss":
-        with pytest.raises(ParameterError, match="oblivious linear"):
-            occ.run(sc)
-        return
     result = occ.run(sc, keep_trajectories=True)
     trajectory = result.trajectories["x"]  # (T, R, d): w_1..w_T
     learner = make_learner(name, domain=sc.domain, **case)
@@ -130,6 +144,10 @@ def test_batched_equals_loop(name, case, domain) -> None:
     """R repetitions in one batch give exactly the numbers of R separate runs."""
     rng = np.random.default_rng(2)
     g = rng.normal(size=(25, 5, 4)) * 2
+    if domain.name not in allowed_domains(LEARNERS[name]):  # declared: not on this domain
+        with pytest.raises(ParameterError, match="domain"):
+            make_learner(name, domain=domain, **case)
+        return
     learner = make_learner(name, domain=domain, **case)
     if name == "adagrad_full" and not domain.bounded:
         learner = learner.replace(eta=1.0)
@@ -141,7 +159,7 @@ def test_batched_equals_loop(name, case, domain) -> None:
         batch.append(w)
     for r in range(5):
         alone = learner
-        if name in OBLIVIOUS_LINEAR_ONLY:
+        if make_learner(name, domain=domain, **case).needs_hindsight:
             alone = ready(make_learner(name, domain=domain, **case), g[:, r:r + 1],
                           np.zeros((1, 4)))
         single = alone.init(np.zeros((1, 4)))
@@ -273,7 +291,7 @@ def test_matrix_learner_matches_reference_loop(name, case, domain, adversary) ->
 
 
 def sc_learner(sc, name, params):
-    from occ.harness import expand_learner
+    from occ.batches import expand_learner
 
     return expand_learner("x", name, params, sc.domain, np.arange(sc.seeds),
                           sc.shape).learner

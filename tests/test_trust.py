@@ -91,7 +91,7 @@ def test_infinite_losses_are_divergence_not_a_nan_verdict(kind: str) -> None:
     result = occ.run(sc)
     assert result.metrics["diverged"].any()
     applicable = result.bounds[result.bounds["applicable"]]
-    assert applicable["ratio"].notna().all() | (applicable["value"] <= 0).all()
+    assert (applicable["ratio"].notna() | (applicable["value"] <= 0)).all()
     assert not result.bounds["violated"].any()
     assert np.isfinite(result.bounds.loc[result.bounds["applicable"], "value"]).all()
 

@@ -17,18 +17,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 
 class LossFamily(Protocol):
-    """A class of convex losses ``l_t(w) = f(params_t, w)`` with an exact comparator."""
+    """A class of convex losses ``l_t(w) = f(params_t, w)`` with an exact comparator.
+
+    ``value_magnitude`` and ``comparator_magnitude`` bound the sums of the absolute values
+    of the terms behind ``value`` and the comparator's loss (upper bounds suffice): times
+    ``gamma_n`` (:mod:`occ.roundoff`) they bound the rounding error of the regret."""
 
     name: str
 
     def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
         """``l_t(w)`` per row, shape (R,)."""
+
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """The sum of the absolute values of the terms of ``l_t(w)``, per row."""
+
+    def comparator_magnitude(self, stats: Any, u: Any, domain: Any, xp: ModuleType) -> Any:
+        """The same for ``sum_t l_t(u)`` as computed from the statistics, per row."""
 
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         """``grad l_t(w)``, shape (R, d)."""
@@ -57,26 +67,47 @@ class Adversary(Protocol):
         """Loss parameters at step t from that step's data and the iterate ``w_t``."""
 
 
+class LinearStats(NamedTuple):
+    """The running sums of linear losses: ``G = sum_t g_t`` and ``sum_t ||g_t||_2``."""
+
+    G: Any  # (R, d)
+    norm_sum: Any  # (R,)
+
+
 @dataclass(frozen=True)
 class LinearLoss:
-    """``l_t(w) = g_t^T w``; the comparator is the domain's linear minimizer of ``G = sum g_t``."""
+    """``l_t(w) = g_t^T w``; the comparator is the domain's linear minimizer of ``G = sum g_t``.
+
+    Magnitudes: ``sum_i |g_i w_i|`` per step; the comparator's ``G^T u`` (or the ball's
+    ``G^T c - rho ||G||``) errs by at most ``gamma_n sum_i |u_i| sum_t |g_{t,i}| <=
+    gamma_n ||u||_2 sum_t ||g_t||_2`` (Cauchy-Schwarz), with ``||u||`` raised to
+    ``||u|| + 2 rho_V`` for the ball's form (``rho_V`` the set's radius about its centre)."""
 
     name = "linear"
 
     def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return xp.sum(params * w, axis=-1)
 
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        return xp.sum(xp.abs(params * w), axis=-1)
+
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return params
 
-    def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
-        return xp.zeros((R, d), dtype=xp.float64)
+    def stats_init(self, R: int, d: int, xp: ModuleType) -> LinearStats:
+        return LinearStats(xp.zeros((R, d), dtype=xp.float64), xp.zeros((R,), dtype=xp.float64))
 
-    def stats_update(self, stats: Any, params: Any, xp: ModuleType) -> Any:
-        return stats + params
+    def stats_update(self, stats: LinearStats, params: Any, xp: ModuleType) -> LinearStats:
+        return LinearStats(stats.G + params, stats.norm_sum + xp.linalg.vector_norm(params,
+                                                                                   axis=-1))
 
-    def comparator(self, stats: Any, domain: Any, xp: ModuleType) -> tuple[Any, Any]:
-        return domain.linear_minimum(stats, xp)
+    def comparator(self, stats: LinearStats, domain: Any, xp: ModuleType) -> tuple[Any, Any]:
+        return domain.linear_minimum(stats.G, xp)
+
+    def comparator_magnitude(self, stats: LinearStats, u: Any, domain: Any,
+                             xp: ModuleType) -> Any:
+        spread = 2 * float(getattr(domain, "radius", 0.0)) if domain.name == "ball" else 0.0
+        return stats.norm_sum * (xp.linalg.vector_norm(u, axis=-1) + spread)
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,10 @@ class QuadraticLoss:
         r = w - params
         return 0.5 * xp.sum(self._h(xp) * r * r, axis=-1)
 
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``1/2 sum_i h_i (|w_i| + |x_i|)^2 <= sum_i h_i (w_i^2 + x_i^2)``."""
+        return xp.sum(self._h(xp) * (w * w + params * params), axis=-1)
+
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return self._h(xp) * (w - params)
 
@@ -117,6 +152,11 @@ class QuadraticLoss:
         u = domain.project(mean, xp, DiagonalPrecision(h * xp.ones_like(mean)))
         value = 0.5 * (n * xp.sum(h * u * u, axis=-1) - 2.0 * xp.sum(h * u * X, axis=-1) + Q)
         return u, value
+
+    def comparator_magnitude(self, stats: Any, u: Any, domain: Any, xp: ModuleType) -> Any:
+        """``sum_t sum_i h_i (u_i^2 + x_{t,i}^2) = n u^T H u + Q``."""
+        n, X, Q = stats
+        return n * xp.sum(self._h(xp) * u * u, axis=-1) + Q
 
 
 class LinearAdversary:

@@ -88,6 +88,18 @@ class MatrixLeastSquaresLoss:
         residual, _ = self._residual(params, w, xp)
         return 0.5 * xp.sum(residual * residual, axis=(-2, -1))
 
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``||W||_F^2 ||X||_F^2 + ||Y||_F^2`` bounds the terms of ``||W X - Y||^2 / 2``."""
+        X, Y = self._split(params, xp)
+        sq = lambda A: xp.sum(A * A, axis=(-2, -1))  # noqa: E731
+        return xp.sum(w * w, axis=-1) * sq(X) + sq(Y)
+
+    def comparator_magnitude(self, stats: Any, u: Any, domain: Any, xp: ModuleType) -> Any:
+        """``tr(M) ||U||_F^2 + c`` (M = sum X X^T, c = sum ||Y||_F^2)."""
+        M, _, c = stats
+        trace = xp.sum(M * xp.eye(M.shape[-1], dtype=M.dtype), axis=(-2, -1))
+        return trace * xp.sum(u * u, axis=-1) + c
+
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         residual, X = self._residual(params, w, xp)
         G = residual @ xp.matrix_transpose(X)

@@ -138,8 +138,18 @@ class LogWealthLoss:
     def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return -xp.log(xp.sum(params * w, axis=-1))
 
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``|log(x^T w)|`` plus 1: a relative error ``gamma_d`` of the (positive) inner
+        product moves its log by at most ``gamma_d``."""
+        return xp.abs(xp.log(xp.sum(params * w, axis=-1))) + 1.0
+
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return -params / xp.sum(params * w, axis=-1)[:, None]
+
+    def comparator_magnitude(self, stats: Any, u: Any, domain: Any, xp: ModuleType) -> Any:
+        X = np.stack(stats, axis=0)  # (n, R, d)
+        values = np.abs(np.log(np.einsum("nrd,rd->nr", X, to_host(u))))
+        return to_device(np.sum(values + 1.0, axis=0), xp)
 
     def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
         return []

@@ -35,9 +35,20 @@ class LeastSquaresLoss:
         r = xp.sum(params[:, :-1] * w, axis=-1) - params[:, -1]
         return 0.5 * r * r
 
+    def value_magnitude(self, params: Any, w: Any, xp: ModuleType) -> Any:
+        """``(|a|^T |w| + |b|)^2 / 2 <= ||a||^2 ||w||^2 + b^2``."""
+        a, b = params[:, :-1], params[:, -1]
+        return xp.sum(a * a, axis=-1) * xp.sum(w * w, axis=-1) + b * b
+
     def gradient(self, params: Any, w: Any, xp: ModuleType) -> Any:
         r = xp.sum(params[:, :-1] * w, axis=-1) - params[:, -1]
         return params[:, :-1] * r[:, None]
+
+    def comparator_magnitude(self, stats: Any, u: Any, domain: Any, xp: ModuleType) -> Any:
+        """``sum_t (||a_t||^2 ||u||^2 + b_t^2) = tr(M) ||u||^2 + c``."""
+        M, _, c = stats
+        trace = xp.sum(M * xp.eye(M.shape[-1], dtype=M.dtype), axis=(-2, -1))
+        return trace * xp.sum(u * u, axis=-1) + c
 
     def stats_init(self, R: int, d: int, xp: ModuleType) -> Any:
         return (xp.zeros((R, d, d), dtype=xp.float64), xp.zeros((R, d), dtype=xp.float64),

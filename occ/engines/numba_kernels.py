@@ -1,42 +1,159 @@
 """The compiled (numba) kernels of :mod:`occ.engines.numba_engine`, in one module.
 
-numba's on-disk cache is keyed on the source file of each function and does not see a
-change to a compiled callee in another file, so every kernel that calls another lives
-here. ``error_model="numpy"`` and :data:`FASTMATH` let the loops vectorize.
+No algorithm is written here. Each learner's step is the pair of functions its own module
+declares (:class:`occ.learners.facts.KernelStep`) and its reference ``update`` calls on
+whole arrays; the kernels compile those very functions for scalars (the three
+operations of :mod:`occ.elementwise` get scalar implementations below) and call them per
+coordinate. :data:`STEPS` lists the compiled steps: adding a learner to the engine is
+its step functions, its ``kernel_step`` declaration and one entry here.
 
 * :func:`run_chunk`: pass 2 with every bound ingredient of the Recorder;
 * :func:`advance` and :func:`combine`: the fused regret-only kernel (``bounds = []``).
   Only the losses, ``S``, ``L``, the scalar Fact 2.1 sum, the iterate sums and
   divergence are recorded, so each step of a repetition is one loop over the
-  coordinates: loss and ``||g||^2`` terms, the iterate sum, the state update, the step,
-  the projection (a clip on a box; on a ball the norm in the same loop and the
-  projection pass only when the step leaves the ball), the divergence check, and the new
-  iterate written in place. Work is split into tasks (repetition, block of coordinates);
-  on a box coordinates interact only through the loss and ``||g_t||^2``, which each task
+  coordinates: loss and ``||g||^2`` terms, the iterate sum, the learner's step, the
+  projection (a clip on a box; on a ball the norm in the same loop and the projection
+  pass only when the step leaves the ball), the divergence check, and the new iterate
+  written in place. Work is split into tasks (repetition, block of coordinates); on a
+  box coordinates interact only through the loss and ``||g_t||^2``, which each task
   writes per step as partial sums that :func:`combine` then adds in block order. Blocks
   are fixed by ``d`` alone (:func:`occ.engines.numba_engine.blocks`), so a repetition's
   numbers do not depend on the batch size or the thread count, and one repetition still
   uses every core.
+
+numba's on-disk cache is keyed on this file alone and does not see a change to a step
+function in a learner's module: :func:`_invalidate_stale_cache` drops the cached machine
+code whenever the source of any compiled step (or of :mod:`occ.elementwise`) changed.
+``error_model="numpy"`` and :data:`FASTMATH` let the loops vectorize.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 
-from occ.engines.numba_engine import (
-    AVAILABLE,
-    FASTMATH,
-    SECULAR_MAX_ITERATIONS,
-    SECULAR_TOLERANCE,
-)
+from occ import elementwise
+from occ.domains import SECULAR_MAX_ITERATIONS, SECULAR_TOLERANCE
+from occ.learners.adagrad import adagrad_coordinate, adagrad_row
+from occ.learners.adam import adam_coordinate, adam_row
+from occ.learners.facts import KernelStep
+from occ.learners.ogd import ogd_coordinate, ogd_row
+
+try:
+    from numba import njit, prange
+    from numba.extending import overload
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - the reference path is used instead
+    AVAILABLE = False
+
+FASTMATH = {"reassoc", "contract", "arcp"}
+"""LLVM may reassociate sums, fuse multiply-adds and use reciprocals, so that the loops
+vectorize (5x on this machine); infinities and NaNs keep their meaning (no nnan/ninf).
+The results differ from the reference path by round-off only (tests: 1e-10 relative)."""
+
+STEPS = (KernelStep(ogd_row, ogd_coordinate, state=0),
+         KernelStep(adagrad_row, adagrad_coordinate, state=1),
+         KernelStep(adam_row, adam_coordinate, state=3))
+"""The compiled steps, by kernel index (the ``kind`` argument of every kernel); each kernel
+has one loop per entry that stores back the ``state`` accumulators the step keeps."""
+
+FLAG_SLOTS = 8
+"""The learners' step flags reach the kernels as a tuple of this many ints (padded with
+zeros): values, not an array, so the compiler sees them constant over every loop."""
+
+SNAPSHOT_SCALARS = 16
+"""Per-checkpoint scalars of :func:`run_chunk`: cumulative loss, S, L, Fact 2.1, w_{t,0},
+gradient term, tr(P), min Gamma, max change of Gamma, p_0, loss magnitude, max ||w_t||,
+and the four magnitude sums of (8) and (10) (occ.recorder.Recorder)."""
+
+DIVERGED_ITERATE, DIVERGED_LOSS, DIVERGED_OUTSIDE = 1, 2, 3
+"""Codes of occ.statistics.DIVERGENCE_CAUSES."""
+
+
+def step_index(step: KernelStep) -> int:
+    """The kernel index of a learner's declared step (ValueError if none is compiled)."""
+    for index, known in enumerate(STEPS):
+        if known.row is step.row and known.coordinate is step.coordinate:
+            return index
+    raise ValueError("this step is not compiled")
+
+
+def _fingerprint() -> str:
+    """A hash of the sources the compiled kernels are built from, beyond this file."""
+    parts = [inspect.getsource(elementwise)]
+    for step in STEPS:
+        parts += [inspect.getsource(step.row), inspect.getsource(step.coordinate)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _invalidate_stale_cache(dispatcher: object) -> None:
+    """Remove this module's cached machine code when a step's source changed since it was
+    compiled (numba's own check sees this file's timestamp only)."""
+    try:
+        folder = Path(dispatcher._cache._cache_path)  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - no cache locator (read-only install)
+        return
+    stamp = folder / f"{Path(__file__).stem}.steps.sha256"
+    fingerprint = _fingerprint()
+    try:
+        if stamp.read_text() == fingerprint:
+            return
+    except OSError:
+        pass
+    for cached in folder.glob(f"{Path(__file__).stem}.*.nb[ic]"):
+        cached.unlink(missing_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint)
+    except OSError:  # pragma: no cover - an unwritable cache: numba recompiles anyway
+        pass
+
 
 if AVAILABLE:
-    from numba import njit, prange
+
+    @overload(elementwise.where)
+    def _where(condition, x, y):  # pragma: no cover
+        return lambda condition, x, y: x if condition else y
+
+    @overload(elementwise.maximum)
+    def _maximum(x, y):  # pragma: no cover
+        return lambda x, y: x if x != x or x > y else y
+
+    @overload(elementwise.sqrt)
+    def _sqrt(x):  # pragma: no cover
+        return lambda x: math.sqrt(x)
+
+    _options = {"error_model": "numpy", "fastmath": FASTMATH}
+    COMPILED_STEPS = tuple((njit(**_options)(s.row),
+                            njit(inline="always", **_options)(s.coordinate)) for s in STEPS)
+    """:data:`STEPS` compiled for scalars: (row, coordinate) dispatchers by kernel index."""
+    (_ogd_row, _ogd_coordinate), (_adagrad_row, _adagrad_coordinate), \
+        (_adam_row, _adam_coordinate) = COMPILED_STEPS
+    @njit(inline="always")
+    def _minimum(a, b):  # pragma: no cover
+        """numpy.minimum for scalars: a NaN operand gives NaN (Python's min ignores it)."""
+        return a if a != a or a < b else b
+
+    @njit(inline="always")
+    def _maximum_nan(a, b):  # pragma: no cover
+        """numpy.maximum for scalars: a NaN operand gives NaN."""
+        return a if a != a or a > b else b
+
+    @njit(inline="always", error_model="numpy")
+    def _clip(y, low, high):  # pragma: no cover
+        """``y`` clipped to [low, high] with selects (vectorizes); a NaN passes through."""
+        y = low if y < low else y
+        return high if y > high else y
 
     @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
     def _project(y, a, spherical, box, lo, hi, centre, radius, out):  # pragma: no cover
+        """occ.domains: the clip, the radial projection, or the ball's secular Newton in
+        the weighted norm (on ``a / max(a)`` and ``y / ||y - c||``, as there)."""
         d = y.shape[0]
         if box:
             for i in range(d):
@@ -50,148 +167,126 @@ if AVAILABLE:
             for i in range(d):
                 out[i] = y[i]
             return
-        if spherical:
+        top = 0.0
+        for i in range(d):
+            top = max(top, a[i])
+        if spherical or not top > 0:
             # min(): fast-math may not turn (y - c) (radius/norm) into ((y - c) radius)/norm,
             # which overflows for iterates far outside a large ball (a barrier; scale < 1)
             scale = min(radius / norm, 1.0)
             for i in range(d):
                 out[i] = centre[i] + (y[i] - centre[i]) * scale
             return
+        rho = radius / norm
         mu = 0.0
         for _ in range(SECULAR_MAX_ITERATIONS):
             wn2 = 0.0
             for i in range(d):
-                den = a[i] + mu
+                ai = a[i] / top
+                den = ai + mu
                 if den <= 0:
                     den = 1.0
-                v = a[i] * (y[i] - centre[i]) / den
+                v = ai * ((y[i] - centre[i]) / norm) / den
                 wn2 += v * v
             wn = math.sqrt(wn2)
             if wn <= 0:
                 wn = 1.0
-            phi = 1.0 / wn - 1.0 / radius
-            if abs(phi) * radius <= SECULAR_TOLERANCE:
+            phi = 1.0 / wn - 1.0 / rho
+            if abs(phi) * rho <= SECULAR_TOLERANCE:
                 break
             dphi = 0.0
             for i in range(d):
-                den = a[i] + mu
+                ai = a[i] / top
+                den = ai + mu
                 if den <= 0:
                     den = 1.0
-                az = a[i] * (y[i] - centre[i])
+                az = ai * ((y[i] - centre[i]) / norm)
                 dphi += az * az / (den * den * den)
             dphi /= wn * wn * wn
             if dphi <= 0:
                 dphi = 1.0
             mu = max(mu - phi / dphi, 0.0)
         for i in range(d):
-            den = a[i] + mu
+            ai = a[i] / top
+            den = ai + mu
             if den <= 0:
                 den = 1.0
-            out[i] = centre[i] + a[i] * (y[i] - centre[i]) / den
+            out[i] = centre[i] + ai * ((y[i] - centre[i]) / norm) / den * norm
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
-    def run_chunk(kind, flags, G, t0, schedule, hyper, c_scale, w, acc1, acc2, acc3, scal,
-                  p, p_prev, has_prev, lo, hi, centre, radius, box, U, checkpoints, k0_of,
-                  cum, S, L, f21, isum, D2, eq8, eq10, grad, gmin, gchg, csq, delta, DA2,
-                  diverged, snap_scalar, snap_vector):  # pragma: no cover
+    def run_chunk(kind, step_flags, record_flags, G, t0, schedule, hyper, c_scale, w, acc1,
+                  acc2, acc3, scal, p, p_prev, has_prev, lo, hi, centre, radius, box, inside_lo,
+                  inside_hi, inside_radius, U, checkpoints, k0_of, cum, S, L, f21, isum, D2,
+                  eq8, eq10, grad, gmin, gchg, csq, delta, DA2, diverged, cause, snap_scalar,
+                  snap_vector, magnitudes):  # pragma: no cover
         """Advance every row over the chunk ``G`` (R, n, d) starting at step t0 (each row's
-        steps contiguous: a repetition's own stream of the adversary's draws).
+        steps contiguous: a repetition's own stream of the adversary's draws), recording
+        what :class:`occ.recorder.Recorder` records, in the same order.
 
-        ``flags``: [ogd step | adam: bias_correction, eps_inside, amsgrad, max_before,
-        decoupled (1) / coupled (2) / none (0)], md, coordinates, constant_A, euclidean,
-        distances (0: regret only).
-        ``hyper`` (R, 6): ogd [eta, c, D0]; adagrad [eta, eps]; adam [eta, beta1, beta2,
-        eps, weight_decay]. Snapshot layouts: snap_scalar (R, K, 10), snap_vector (R, K, 2, d).
+        ``step_flags``: the learner's (StepArguments.flags, a tuple of FLAG_SLOTS ints);
+        ``record_flags``: [mirror descent, coordinates, constant A, spherical projection,
+        distances].
+        ``hyper`` (R, k): the learner's per-row StepArguments.hyper. ``inside_*``: V with
+        its round-off slack (an iterate outside is a divergence). ``magnitudes`` (R, 6):
+        running loss magnitude, max ||w_t||, and the (8)/(10) magnitude sums.
+        Snapshot layouts: snap_scalar (R, K, SNAPSHOT_SCALARS), snap_vector (R, K, 2, d).
         """
         R, n, d = G.shape
         K = U.shape[1]
-        ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
-                                                      flags[3], flags[4])
-        md, coords, const_a, euclid = flags[5], flags[6], flags[7], flags[8]
-        distances = flags[9]
+        md, coords, const_a, spherical, distances = (record_flags[0], record_flags[1],
+                                                     record_flags[2], record_flags[3],
+                                                     record_flags[4])
         for r in prange(R):
             y = np.empty(d)
-            a_proj = np.empty(d)
             w_next = np.empty(d)
             for step in range(n):
                 t = t0 + step
                 g = G[r, step]
                 loss = 0.0
                 gg = 0.0
+                loss_abs = 0.0
+                ww = 0.0
                 for i in range(d):
                     loss += g[i] * w[r, i]
+                    loss_abs += abs(g[i] * w[r, i])
                     gg += g[i] * g[i]
+                    ww += w[r, i] * w[r, i]
                 cum[r] += loss
                 S[r] += gg
                 L[r] = max(L[r], math.sqrt(gg))
                 if S[r] > 0:
                     f21[r] += gg / math.sqrt(S[r])
+                if distances == 1:
+                    magnitudes[r, 0] += loss_abs
+                    magnitudes[r, 1] = max(magnitudes[r, 1], math.sqrt(ww))
                 for i in range(d):
                     isum[r, i] += w[r, i]
-                # the learner's step: p (precision) and y (unprojected); branch-free loops
-                spherical = True
-                finite_p = True
+                if not (math.isfinite(loss) and math.isfinite(gg)) and diverged[r] == 0:
+                    diverged[r] = t
+                    cause[r] = DIVERGED_LOSS
+                s_t = schedule[step]
+                # the learner's step: one loop per compiled step, calling it directly
+                wr, pr, m1, m2, m3, hr = w[r], p[r], acc1[r], acc2[r], acc3[r], hyper[r]
                 if kind == 0:
-                    scal[r] += gg
-                    if ogd_step == 0:
-                        pr = 1.0 / hyper[r, 0]
-                    elif ogd_step == 1:
-                        pr = math.sqrt(t) / hyper[r, 1]
-                    else:
-                        pr = math.sqrt(scal[r]) / hyper[r, 2]
-                    step_size = 1.0 / pr if pr > 0 else 0.0
+                    scalars, scal[r] = _ogd_row(t, s_t, hr, step_flags, scal[r], gg)
                     for i in range(d):
-                        p[r, i] = pr
-                        y[i] = w[r, i] - g[i] * step_size
+                        y[i], _, _, _, pr[i] = _ogd_coordinate(g[i], wr[i], m1[i], m2[i], m3[i],
+                                                               c_scale[i], scalars, step_flags)
                 elif kind == 1:
-                    spherical = False
-                    eps, eta = hyper[r, 1], hyper[r, 0]
+                    scalars, scal[r] = _adagrad_row(t, s_t, hr, step_flags, scal[r], gg)
                     for i in range(d):
-                        acc1[r, i] += g[i] * g[i]
-                    for i in range(d):
-                        root = math.sqrt(acc1[r, i])
-                        value = (root + eps) / (eta * c_scale[i])
-                        p[r, i] = value if root > 0 else 0.0
-                        den = p[r, i] if p[r, i] > 0 else 1.0
-                        y[i] = w[r, i] - g[i] / den
+                        y[i], m1[i], _, _, pr[i] = _adagrad_coordinate(
+                            g[i], wr[i], m1[i], m2[i], m3[i], c_scale[i], scalars, step_flags)
                 else:
-                    spherical = False
-                    b1, b2, eps, lam = hyper[r, 1], hyper[r, 2], hyper[r, 3], hyper[r, 4]
-                    s_t = schedule[step]
-                    eta_t = hyper[r, 0] * s_t
-                    c1 = 1.0 - b1 ** t if bias == 1 else 1.0
-                    c2 = 1.0 - b2 ** t if bias == 1 else 1.0
-                    finite_p = s_t > 0
-                    l2 = lam if decay == 0 else 0.0
-                    shrink = 1.0 - s_t * lam if decay == 1 else 1.0
-                    coupled = lam if decay == 2 else 0.0
-                    inverse_eta = 1.0 / eta_t if finite_p else np.inf
+                    scalars, scal[r] = _adam_row(t, s_t, hr, step_flags, scal[r], gg)
                     for i in range(d):
-                        gi = g[i] + l2 * w[r, i]
-                        acc1[r, i] = b1 * acc1[r, i] + (1 - b1) * gi
-                        acc2[r, i] = b2 * acc2[r, i] + (1 - b2) * gi * gi
-                    for i in range(d):
-                        if ams == 1 and before == 1:
-                            acc3[r, i] = max(acc3[r, i], acc2[r, i])
-                            v_hat = acc3[r, i] / c2
-                        elif ams == 1:
-                            acc3[r, i] = max(acc3[r, i], acc2[r, i] / c2)
-                            v_hat = acc3[r, i]
-                        else:
-                            v_hat = acc2[r, i] / c2
-                        den = math.sqrt(v_hat + eps) if inside == 1 else math.sqrt(v_hat) + eps
-                        safe = den if den > 0 else 1.0
-                        direction = (acc1[r, i] / c1) / safe if den > 0 else 0.0
-                        y[i] = shrink * w[r, i] - eta_t * (direction + coupled * w[r, i])
-                        p[r, i] = den * inverse_eta if finite_p else np.inf
-                if not finite_p:
+                        y[i], m1[i], m2[i], m3[i], pr[i] = _adam_coordinate(
+                            g[i], wr[i], m1[i], m2[i], m3[i], c_scale[i], scalars, step_flags)
+                if s_t > 0:
+                    _project(y, p[r], spherical == 1, box, lo, hi, centre, radius, w_next)
+                else:  # no step: the schedule is at 0 (infinite precision)
                     for i in range(d):
                         w_next[i] = y[i]
-                else:
-                    for i in range(d):
-                        a_proj[i] = p[r, i]
-                    _project(y, a_proj, spherical or euclid == 1, box, lo, hi, centre, radius,
-                             w_next)
                 # the recorder (occ.recorder.Recorder.observe, same order)
                 k0 = k0_of[step]
                 for k in range(k0, K if distances == 1 else k0):
@@ -225,13 +320,23 @@ if AVAILABLE:
                 if md == 1:
                     dual = 0.0
                     top = 0.0
+                    top_prev = 0.0
                     low = np.inf
                     change = 0.0
+                    q_w = 0.0
+                    q_next = 0.0
+                    q_prev = 0.0
                     for i in range(d):
                         den = p[r, i] if p[r, i] > 0 else np.inf  # zero precision: no term
                         dual += g[i] * g[i] / den
-                    for i in range(d):
                         top = max(top, abs(p[r, i]))
+                        top_prev = max(top_prev, abs(p_prev[r, i]))
+                        q_w += p[r, i] * w[r, i] * w[r, i]
+                        q_next += p[r, i] * w_next[i] * w_next[i]
+                        q_prev += p_prev[r, i] * w[r, i] * w[r, i]
+                    if has_prev[r] == 0:
+                        q_prev = 0.0
+                        top_prev = 0.0
                     if kind == 0:
                         scale = p[r, 0] if p[r, 0] > 0 else 1.0
                         before = p_prev[r, 0] if has_prev[r] == 1 else 0.0
@@ -247,18 +352,34 @@ if AVAILABLE:
                         low /= scale
                         change /= scale
                     grad[r] += 0.5 * dual
-                    gmin[r] = min(gmin[r], low)
+                    gmin[r] = _minimum(gmin[r], low)
                     if has_prev[r] == 1:
-                        gchg[r] = max(gchg[r], change)
+                        gchg[r] = _maximum_nan(gchg[r], change)
+                    magnitudes[r, 2] += 3 * (q_w + dual) + 2 * q_next
+                    magnitudes[r, 3] += 5 * top
+                    magnitudes[r, 4] += 2 * q_prev
+                    magnitudes[r, 5] += 2 * top_prev
                     for i in range(d):
                         p_prev[r, i] = p[r, i]
                     has_prev[r] = 1
-                finite = True
+                # divergence: reductions without branches, so that the loop vectorizes
+                # (a running max of the excess instead of the count runs 1.45x slower)
+                probe = 0.0  # NaN iff some coordinate is not finite (0 * inf is NaN)
+                outside_count = 0  # coordinates outside the box's slack
+                norm2 = 0.0
                 for i in range(d):
-                    if not math.isfinite(w_next[i]):
-                        finite = False
-                if not finite and diverged[r] == 0:
+                    x = w_next[i]
+                    probe += 0.0 * x
+                    outside_count += (x < inside_lo[i]) + (x > inside_hi[i])
+                    norm2 += (x - centre[i]) * (x - centre[i])
+                finite = probe == probe
+                inside = outside_count == 0 and (box or math.sqrt(norm2) <= inside_radius)
+                if diverged[r] == 0 and not finite:
                     diverged[r] = t
+                    cause[r] = DIVERGED_ITERATE
+                elif diverged[r] == 0 and not inside:
+                    diverged[r] = t
+                    cause[r] = DIVERGED_OUTSIDE
                 # snapshots at the checkpoints reached at this step
                 for k in range(k0, K):
                     if checkpoints[k] == t:
@@ -275,6 +396,8 @@ if AVAILABLE:
                         snap_scalar[r, k, 7] = gmin[r]
                         snap_scalar[r, k, 8] = gchg[r]
                         snap_scalar[r, k, 9] = p[r, 0]
+                        for j in range(6):
+                            snap_scalar[r, k, 10 + j] = magnitudes[r, j]
                         for i in range(d):
                             snap_vector[r, k, 0, i] = isum[r, i]
                             snap_vector[r, k, 1, i] = csq[r, i]
@@ -282,19 +405,27 @@ if AVAILABLE:
                     w[r, i] = w_next[i]
 
     @njit(inline="always", error_model="numpy")
-    def _clip(y, low, high):  # pragma: no cover
-        """``y`` clipped to [low, high] with selects (vectorizes); a NaN passes through."""
-        y = low if y < low else y
-        return high if y > high else y
+    def _fused_tail(gi, wi, y, i, loss, gg, norm2, bad, isv, wv, lov, hiv,
+                    cv):  # pragma: no cover
+        """What :func:`advance` does per coordinate around the step: the loss and
+        ``||g||^2`` terms, the iterate sum, the clip, ``||y - c||^2`` and the finiteness
+        probe (``0 * y`` is NaN iff ``y`` is not finite); stores the new iterate."""
+        isv[i] += wi
+        y = _clip(y, lov[i], hiv[i])
+        wv[i] = y
+        return (loss + gi * wi, gg + gi * gi, norm2 + (y - cv[i]) * (y - cv[i]),
+                bad + 0.0 * y)
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
-    def advance(kind, flags, G, t0, schedule, hyper, c_scale, w, acc1, acc2, acc3, scal,
-                bounds, lo, hi, centre, radius, box, part_loss, part_gg, isum, k0_of,
-                checkpoints, diverged, snap_first, snap_sum, precision,
+    def advance(kind, flags, needs_norm, spherical, G, t0, schedule, hyper, c_scale, w,
+                acc1, acc2, acc3, scal, bounds, lo, hi, centre, radius, box, part_loss, part_gg,
+                isum, k0_of, checkpoints, diverged, snap_first, snap_sum, precision,
                 outside):  # pragma: no cover
         """Advance every task (row r, block b) over the chunk ``G`` (R, n, d) from step t0.
 
-        ``flags`` as for :func:`run_chunk` ([ogd step | adam flags...], ..., euclidean at 8).
+        ``flags``: the learner's step flags (a tuple: constants to the loops);
+        ``needs_norm``: its row step reads ``||g_t||^2`` (then the row is one block);
+        ``spherical``: a radial projection.
         ``lo``/``hi``: the box, or -inf/+inf on a ball (the clip is then the identity), so
         the coordinate loops have no branch and no conditional store, and vectorize.
         Writes ``part_loss``/``part_gg`` (n, R, B): the block's share of ``<g_t, w_t>`` and
@@ -305,114 +436,58 @@ if AVAILABLE:
         """
         R, n, d = G.shape
         nb = bounds.shape[0] - 1
-        ogd_step, bias, inside, ams, before, decay = (flags[0], flags[0], flags[1], flags[2],
-                                                      flags[3], flags[4])
-        euclid = flags[8]
         for task in prange(R * nb):
             r = task // nb
             b = task - r * nb
             i0, i1 = bounds[b], bounds[b + 1]
             p = precision[r]  # (R, d) scratch: the precision, for the ball's projection
-            spherical = kind == 0 or euclid == 1
             # views of the block, indexed from 0: numba then knows every index is >= 0 and
             # emits no wraparound code, so the loops vectorize (3-4x)
             size = i1 - i0
             wv, isv, pv = w[r, i0:i1], isum[r, i0:i1], p[i0:i1]
             m1, m2, m3 = acc1[r, i0:i1], acc2[r, i0:i1], acc3[r, i0:i1]
             lov, hiv, cv, csv = lo[i0:i1], hi[i0:i1], centre[i0:i1], c_scale[i0:i1]
+            hyper_r = hyper[r]
             for step in range(n):
                 t = t0 + step
                 first = wv[0]  # w_{t,0} where b = 0
                 gv = G[r, step, i0:i1]
+                s_t = schedule[step]
+                gg_row = 0.0
+                if needs_norm:  # the whole row (nb = 1)
+                    for i in range(size):
+                        gg_row += gv[i] * gv[i]
                 loss = 0.0
                 gg = 0.0
                 bad = 0.0
                 norm2 = 0.0
-                finite_p = True  # eta_t > 0 (an Adam schedule at 0: no step, no projection)
+                # one loop per compiled step, each calling its step directly (a loop in a
+                # helper taking the step as an argument runs 1.5x slower: measured)
                 if kind == 0:
-                    # OGD: eta_t from the step rule (AdaGrad-norm: the whole row's S, nb = 1)
-                    if ogd_step == 0:
-                        step_size = hyper[r, 0]
-                    elif ogd_step == 1:
-                        step_size = hyper[r, 1] / math.sqrt(t)
-                    else:
-                        for i in range(size):
-                            gg += gv[i] * gv[i]
-                        scal[r] += gg
-                        gg = 0.0
-                        root = math.sqrt(scal[r])
-                        step_size = hyper[r, 2] / root if root > 0 else 0.0
+                    scalars, scal[r] = _ogd_row(t, s_t, hyper_r, flags, scal[r], gg_row)
                     for i in range(size):
-                        gi = gv[i]
-                        wi = wv[i]
-                        loss += gi * wi
-                        gg += gi * gi
-                        isv[i] += wi
-                        y = wi - gi * step_size
-                        y = _clip(y, lov[i], hiv[i])
-                        norm2 += (y - cv[i]) * (y - cv[i])
-                        bad += 0.0 * y  # NaN iff some y is not finite
-                        wv[i] = y
+                        gi, wi = gv[i], wv[i]
+                        y, _, _, _, pv[i] = _ogd_coordinate(gi, wi, m1[i], m2[i], m3[i], csv[i],
+                                                            scalars, flags)
+                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
+                                                           isv, wv, lov, hiv, cv)
                 elif kind == 1:
-                    eta, eps = hyper[r, 0], hyper[r, 1]
+                    scalars, scal[r] = _adagrad_row(t, s_t, hyper_r, flags, scal[r], gg_row)
                     for i in range(size):
-                        gi = gv[i]
-                        wi = wv[i]
-                        loss += gi * wi
-                        gg += gi * gi
-                        isv[i] += wi
-                        total = m1[i] + gi * gi
-                        m1[i] = total
-                        root = math.sqrt(total)
-                        seen = root > 0  # an unseen coordinate: precision 0, no step
-                        den = root + eps if seen else 1.0
-                        scale = eta * csv[i]
-                        y = wi - gi * scale / den
-                        pv[i] = den / scale if seen else 0.0
-                        y = _clip(y, lov[i], hiv[i])
-                        norm2 += (y - cv[i]) * (y - cv[i])
-                        bad += 0.0 * y
-                        wv[i] = y
+                        gi, wi = gv[i], wv[i]
+                        y, m1[i], _, _, pv[i] = _adagrad_coordinate(gi, wi, m1[i], m2[i], m3[i],
+                                                                    csv[i], scalars, flags)
+                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
+                                                           isv, wv, lov, hiv, cv)
                 else:
-                    b1, b2, eps, lam = hyper[r, 1], hyper[r, 2], hyper[r, 3], hyper[r, 4]
-                    s_t = schedule[step]
-                    eta_t = hyper[r, 0] * s_t
-                    c1 = 1.0 - b1 ** t if bias == 1 else 1.0
-                    c2 = 1.0 - b2 ** t if bias == 1 else 1.0
-                    l2 = lam if decay == 0 else 0.0
-                    shrink = 1.0 - s_t * lam if decay == 1 else 1.0
-                    coupled = lam if decay == 2 else 0.0
-                    finite_p = s_t > 0
-                    inverse_eta = 1.0 / eta_t if finite_p else np.inf
-                    eps_in = eps if inside == 1 else 0.0
-                    eps_out = 0.0 if inside == 1 else eps
-                    amsgrad = ams == 1
-                    raw_max = before == 1  # AMSGrad: max before the bias correction
+                    scalars, scal[r] = _adam_row(t, s_t, hyper_r, flags, scal[r], gg_row)
                     for i in range(size):
-                        gi = gv[i]
-                        wi = wv[i]
-                        loss += gi * wi
-                        gg += gi * gi
-                        isv[i] += wi
-                        gl = gi + l2 * wi
-                        m = b1 * m1[i] + (1 - b1) * gl
-                        v = b2 * m2[i] + (1 - b2) * gl * gl
-                        m1[i] = m
-                        m2[i] = v
-                        corrected = v / c2
-                        top = max(m3[i], v if raw_max else corrected)
-                        m3[i] = top if amsgrad else m3[i]
-                        v_hat = ((top / c2 if raw_max else top) if amsgrad else corrected)
-                        den = math.sqrt(v_hat + eps_in) + eps_out
-                        safe = den if den > 0 else 1.0
-                        direction = (m / c1) / safe if den > 0 else 0.0
-                        y = shrink * wi - eta_t * (direction + coupled * wi)
-                        pv[i] = den * inverse_eta if finite_p else np.inf
-                        y = _clip(y, lov[i], hiv[i])
-                        norm2 += (y - cv[i]) * (y - cv[i])
-                        bad += 0.0 * y
-                        wv[i] = y
-                if not box and finite_p and math.sqrt(norm2) > radius:
+                        gi, wi = gv[i], wv[i]
+                        y, m1[i], m2[i], m3[i], pv[i] = _adam_coordinate(
+                            gi, wi, m1[i], m2[i], m3[i], csv[i], scalars, flags)
+                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
+                                                           isv, wv, lov, hiv, cv)
+                if not box and s_t > 0 and math.sqrt(norm2) > radius:
                     for i in range(d):  # (R, d) scratch: the step that left the ball
                         outside[r, i] = w[r, i]
                     _project(outside[r], p, spherical, False, lo, hi, centre, radius, w[r])
@@ -430,10 +505,11 @@ if AVAILABLE:
                     snap_sum[r, k, i0:i1] = isv
 
     @njit(cache=True, error_model="numpy")
-    def combine(part_loss, part_gg, t0, k0_of, checkpoints, cum, S, L, f21,
-                snap_scalar):  # pragma: no cover
+    def combine(part_loss, part_gg, t0, k0_of, checkpoints, cum, S, L, f21, snap_scalar,
+                loss_diverged):  # pragma: no cover
         """Add the blocks' partial sums in block order and advance the scalar statistics;
-        ``snap_scalar`` (R, K, 4): cumulative loss, S, L, Fact 2.1 at the checkpoints."""
+        ``snap_scalar`` (R, K, 4): cumulative loss, S, L, Fact 2.1 at the checkpoints;
+        ``loss_diverged`` (R,): the first step with a non-finite loss or gradient."""
         n, R, nb = part_loss.shape
         for r in range(R):
             for step in range(n):
@@ -447,6 +523,8 @@ if AVAILABLE:
                 L[r] = max(L[r], math.sqrt(gg))
                 if S[r] > 0:
                     f21[r] += gg / math.sqrt(S[r])
+                if not (math.isfinite(loss) and math.isfinite(gg)) and loss_diverged[r] == 0:
+                    loss_diverged[r] = t0 + step
                 k = k0_of[step]
                 if k < checkpoints.shape[0] and checkpoints[k] == t0 + step:
                     snap_scalar[r, k, 0] = cum[r]
@@ -469,3 +547,5 @@ if AVAILABLE:
                     for i in range(d):
                         out[j, r, i] = total[r, i]
                     j += 1
+
+    _invalidate_stale_cache(run_chunk)

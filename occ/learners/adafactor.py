@@ -22,7 +22,8 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from occ.learners.base import LearnerConfig, matrix_view, per_row
-from occ.params import Real, param, validate
+from occ.learners.facts import BoundParameters, LearnerFacts
+from occ.params import Real, param
 from occ.regularizers import DiagonalPrecision
 
 
@@ -48,8 +49,9 @@ class Adafactor(LearnerConfig):
     name = "adafactor"
     matrix = True
 
-    def __post_init__(self) -> None:
-        validate(self)
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return ("unconstrained", "ball", "box")
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> AdafactorState:
         xp = self._xp(xp, w1)
@@ -86,10 +88,12 @@ class Adafactor(LearnerConfig):
     def state_floats(self, m: int, n: int) -> int:
         return m + n + (m * n if self.beta1 > 0 else 0)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    def facts(self, d: int) -> LearnerFacts:
         m, n = self.shape if self.shape is not None else (d, 1)
         md = self.beta1 == 0
-        return {"family": "adafactor", "mirror_descent": md, "constant_A": False,
-                "projection_exact": self.projection_exact("diagonal") if md else False,
-                "not_mirror_descent": None if md else "momentum: not mirror descent with g_t",
-                "state_floats": self.state_floats(m, n)}
+        return self._facts(
+            geometry="diagonal" if md else "none",
+            not_mirror_descent="" if md else "momentum: not mirror descent with g_t",
+            projection_exact=self.projection_exact("diagonal") if md else False,
+            matrix_shape=(m, n), state_floats=self.state_floats(m, n),
+            parameters=BoundParameters(eta=self.eta, eps=self.eps))

@@ -31,12 +31,37 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from occ.backend import to_device
+from occ.elementwise import sqrt, where
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
-from occ.params import Choice, Real, RealVector, param, validate
-from occ.regularizers import DiagonalPrecision, FullPrecision, inverse_root
+from occ.learners.facts import BoundParameters, KernelStep, LearnerFacts, StepArguments
+from occ.params import Choice, Real, RealVector, param
+from occ.regularizers import DiagonalPrecision, FullPrecision, decompose
 
 SCALINGS = ("none", "D0", "per_coordinate")
+CLAIMS = {"none": {"eq32", "eq37"}, "D0": {"eq32", "sec311", "sec311_dinf", "sec311_literal"},
+          "per_coordinate": {"eq32", "eq32_literal"}}
+"""The bounds of Sections 3.1.1 and 3.3 each scaling meets ((32) holds for every one)."""
+
+
+def adagrad_row(t: int, s_t: Any, hyper: Any, flags: Any, row_state: Any,
+                gg: Any) -> tuple[Any, Any]:
+    """Diagonal AdaGrad has no step-level quantity but its constants: ``(eta, eps)``."""
+    return (hyper[0], hyper[1]), row_state
+
+
+def adagrad_coordinate(g: Any, w: Any, s: Any, a2: Any, a3: Any, c: Any, scalars: Any,
+                       flags: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """(37) with the scale c: ``s_t = s_{t-1} + g^2``, ``y = w - eta c g/(sqrt(s_t) + eps)``,
+    ``p = (sqrt(s_t) + eps)/(eta c)``; a coordinate whose gradients have all been 0 has
+    ``p = 0`` and does not move."""
+    eta, eps = scalars
+    s = s + g * g
+    root = sqrt(s)
+    seen = root > 0
+    scale = eta * c
+    denom = where(seen, root + eps, 1.0)
+    return w - g * scale / denom, s, a2, a3, where(seen, denom / scale, 0.0)
 
 
 class DiagonalState(NamedTuple):
@@ -60,9 +85,10 @@ class AdagradDiagonal(LearnerConfig):
     c: Any = param(None, RealVector(low=0, low_open=True),
                    "c_i for scaling per_coordinate (default: the domain's width in i)")
     name = "adagrad_diag"
+    kernel_step = KernelStep(adagrad_row, adagrad_coordinate, state=1)
 
     def __post_init__(self) -> None:
-        validate(self)
+        super().__post_init__()
         if self.scaling == "D0" and self.D0 is None and not self.domain.bounded:
             raise ParameterError("D0", "scaling 'D0' on an unbounded domain needs D0 > 0")
         if self.scaling == "per_coordinate" and self.c is None and not self.domain.bounded:
@@ -81,6 +107,10 @@ class AdagradDiagonal(LearnerConfig):
             return c.copy()
         return np.ones(d)
 
+    def step_arguments(self, d: int) -> StepArguments:
+        return StepArguments(hyper=(self.eta, self.eps), flags=(0,),
+                             accumulators=(self.eps0, 0.0, 0.0), scale=self.scale(d))
+
     def init(self, w1: Any, xp: ModuleType | None = None) -> DiagonalState:
         xp = self._xp(xp, w1)
         w = as_batch(w1, xp)
@@ -92,26 +122,27 @@ class AdagradDiagonal(LearnerConfig):
                xp: ModuleType | None = None) -> tuple[Any, DiagonalState]:
         xp = self._xp(xp, g)
         R, d = g.shape
-        s = state.s + g * g
-        root = xp.sqrt(s)
-        scale = per_row(self.eta, R, xp)[:, None] * to_device(self.scale(d), xp)
-        p = xp.where(root > 0, (root + per_row(self.eps, R, xp)[:, None]) / scale, 0.0)
+        args = self.step_arguments(d)
+        scalars, _ = adagrad_row(state.count + 1, 1.0, self._step_columns(args.hyper, R, xp),
+                                 args.flags, None, None)
+        y, s, _, _, p = adagrad_coordinate(g, state.w, state.s, 0.0, 0.0,
+                                           to_device(args.scale, xp), scalars, args.flags)
         precision = DiagonalPrecision(p)
-        w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
+        w_next = self.project(y, precision, xp)
         return w_next, DiagonalState(w_next, state.count + 1, s, p)
 
     def geometry(self, state: DiagonalState) -> DiagonalPrecision:
         return DiagonalPrecision(state.p)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    def facts(self, d: int) -> LearnerFacts:
         eta = np.asarray(self.eta, dtype=float).reshape(-1, 1)
-        return {
-            "family": "adagrad_diag", "scaling": self.scaling, "mirror_descent": True,
-            "constant_A": False, "projection_exact": self.projection_exact("diagonal"),
-            "c_effective": eta * self.scale(d)[None, :], "eps": self.eps, "eps0": self.eps0,
-            "D0": self.scale(d)[0] if self.scaling == "D0" else None, "eta": self.eta,
-            "state_floats": d,  # s_t
-        }
+        return self._facts(
+            geometry="diagonal", monotone="by_construction",
+            projection_exact=self.projection_exact("diagonal"),
+            claims=frozenset(CLAIMS[self.scaling]), state_floats=d,  # s_t
+            parameters=BoundParameters(
+                c_effective=eta * self.scale(d)[None, :], eps=self.eps, eps0=self.eps0,
+                D0=self.scale(d)[0] if self.scaling == "D0" else None, eta=self.eta))
 
 
 class FullState(NamedTuple):
@@ -120,6 +151,7 @@ class FullState(NamedTuple):
     O: Any  # (R, d, d) eps0 I + sum g g^T
     Q: Any  # (R, d, d) eigenvectors of the last A_t
     lam: Any  # (R, d) eigenvalues of the last precision A_t / eta
+    error: Any  # (R,) round-off bound of that precision (occ.regularizers.decompose)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,8 +163,12 @@ class AdagradFull(LearnerConfig):
     eps0: Any = param(1e-8, Real(0, per_row=False), "initial accumulator O_0 = eps0 I")
     name = "adagrad_full"
 
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return ("unconstrained", "ball", "box")  # no simplex projection in a full geometry
+
     def __post_init__(self) -> None:
-        validate(self)
+        super().__post_init__()
         if self.eta is None and not self.domain.bounded:
             raise ParameterError("eta", "on an unbounded domain give eta (the D0 of (36))")
         if self.domain.bounded and self.eps0 <= 0:
@@ -149,25 +185,26 @@ class AdagradFull(LearnerConfig):
         eye = xp.eye(d, dtype=xp.float64)
         O = xp.zeros((R, d, d), dtype=xp.float64) + self.eps0 * eye
         return FullState(w, 0, O, xp.zeros((R, d, d), dtype=xp.float64) + eye,
-                         xp.zeros((R, d), dtype=xp.float64))
+                         xp.zeros((R, d), dtype=xp.float64), xp.zeros((R,), dtype=xp.float64))
 
     def update(self, state: FullState, g: Any,
                xp: ModuleType | None = None) -> tuple[Any, FullState]:
         xp = self._xp(xp, g)
         R, d = g.shape
         O = state.O + g[:, :, None] * g[:, None, :]
-        Q, root = inverse_root(O, 0.5, self.eps0, xp)
-        lam = root / per_row(self.step_size(d), R, xp)[:, None]
-        precision = FullPrecision(Q, lam)
+        Q, root, error = decompose(O, 0.5, self.eps0, xp)
+        eta = per_row(self.step_size(d), R, xp)
+        precision = FullPrecision(Q, root / eta[:, None], error / eta)
         w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
-        return w_next, FullState(w_next, state.count + 1, O, Q, lam)
+        return w_next, FullState(w_next, state.count + 1, O, Q, precision.lam, precision.error)
 
     def geometry(self, state: FullState) -> FullPrecision:
-        return FullPrecision(state.Q, state.lam)
+        return FullPrecision(state.Q, state.lam, state.error)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
-        return {
-            "family": "adagrad_full", "mirror_descent": True, "constant_A": False,
-            "projection_exact": self.projection_exact("full"), "eta": self.step_size(d),
-            "eps0": self.eps0, "outer_products": True, "state_floats": d * d,  # O_t
-        }
+    def facts(self, d: int) -> LearnerFacts:
+        return self._facts(
+            geometry="full", monotone="by_construction",
+            projection_exact=self.projection_exact("full"),
+            claims=frozenset({"eq36", "eq36_literal", "fact21_matrix", "lemma_c4"}),
+            outer_products=True, state_floats=d * d,  # O_t
+            parameters=BoundParameters(eta=self.step_size(d), eps0=self.eps0))

@@ -37,10 +37,63 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from occ.elementwise import maximum, sqrt, where
 from occ.learners.base import LearnerConfig, as_batch, per_row
-from occ.params import Boolean, Real, param, validate
+from occ.learners.facts import BoundParameters, KernelStep, LearnerFacts, StepArguments
+from occ.params import Boolean, Real, param
 from occ.regularizers import DiagonalPrecision
 from occ.schedules import Schedule, ScheduleSpec
+
+DECAY_NONE, DECAY_DECOUPLED, DECAY_COUPLED = 0, 1, 2
+"""How weight decay enters (``flags[4]``): as L2 (``g + lambda w``, adam, rmsprop, amsgrad)
+or as AdamW's decay of the iterate, decoupled (``s_t lambda``) or coupled (``eta_t lambda``)."""
+
+
+def adam_row(t: int, s_t: Any, hyper: Any, flags: Any, row_state: Any,
+             gg: Any) -> tuple[Any, Any]:
+    """The step-level quantities of (39): ``eta_t = eta s_t``, the bias corrections
+    ``1 - beta^t`` (or 1), the epsilons inside and outside the root, and the weight decay
+    as L2, decoupled shrink ``1 - s_t lambda`` or coupled ``lambda``.
+    ``hyper = (eta, beta1, beta2, eps, lambda)``, ``flags = (bias_correction,
+    eps_inside_sqrt, amsgrad, max_before_bias_correction, decay)``."""
+    eta, beta1, beta2, eps, lam = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    bias, inside, decay = flags[0], flags[1], flags[4]
+    correct1 = 1.0 - beta1**t if bias else 1.0
+    correct2 = 1.0 - beta2**t if bias else 1.0
+    l2 = lam if decay == DECAY_NONE else 0.0
+    shrink = 1.0 - s_t * lam if decay == DECAY_DECOUPLED else 1.0
+    coupled = lam if decay == DECAY_COUPLED else 0.0
+    eps_in = eps if inside else 0.0
+    eps_out = 0.0 if inside else eps
+    eta_t = eta * s_t
+    inverse_eta = 1.0 / where(eta_t > 0, eta_t, 1.0)
+    return (eta_t, inverse_eta, beta1, beta2, correct1, correct2, eps_in, eps_out, l2, shrink,
+            coupled), row_state
+
+
+def adam_coordinate(g: Any, w: Any, m: Any, v: Any, vmax: Any, c: Any, scalars: Any,
+                    flags: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """One coordinate of (38)/(39)/AMSGrad/AdamW (module docstring): the moments, the
+    (optional) running maximum, ``denom = sqrt(v^ + eps_in) + eps_out``, the step
+    ``y = shrink w - eta_t (m^/denom + coupled w)`` and ``p = denom (1/eta_t)`` (infinite
+    where ``eta_t = 0``: no step). A coordinate with ``denom = 0`` does not move."""
+    (eta_t, inverse_eta, beta1, beta2, correct1, correct2, eps_in, eps_out, l2, shrink,
+     coupled) = scalars
+    amsgrad, raw_max = flags[2], flags[3]
+    g = g + l2 * w
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    if amsgrad:  # a flag (a Python int on every path): plain Adam computes no maximum
+        vmax = maximum(vmax, v if raw_max else v / correct2)
+        v_hat = vmax / correct2 if raw_max else vmax
+    else:
+        v_hat = v / correct2
+    denom = sqrt(v_hat + eps_in) + eps_out
+    moved = denom > 0
+    direction = where(moved, (m / correct1) / where(moved, denom, 1.0), 0.0)
+    y = shrink * w - eta_t * (direction + coupled * w)
+    p = where(eta_t > 0, denom * inverse_eta, np.inf)
+    return y, m, v, vmax, p
 
 
 class AdamState(NamedTuple):
@@ -66,16 +119,28 @@ class Adam(LearnerConfig):
     eps_inside_sqrt: bool = param(False, Boolean(), "sqrt(v + eps) instead of sqrt(v) + eps")
     v0: Any = param(0.0, Real(0), "initial value of the second-moment accumulator")
     name = "adam"
+    kernel_step = KernelStep(adam_row, adam_coordinate)
     amsgrad = False
     max_before_bias_correction = False
     decoupled = False
 
-    def __post_init__(self) -> None:
-        validate(self)
-
     def for_horizon(self, T: int) -> Adam:
         """The learner with its schedule's horizon bound to the run's T where unset."""
         return dataclasses.replace(self, schedule=self.schedule.with_horizon(T))
+
+    def _decay(self) -> int:
+        """AdamW decays the iterate; the others add lambda w to the gradient (L2)."""
+        return DECAY_NONE
+
+    def schedule_values(self, steps: np.ndarray) -> np.ndarray:
+        return self.schedule.values(steps)
+
+    def step_arguments(self, d: int) -> StepArguments:
+        flags = (int(self.bias_correction), int(self.eps_inside_sqrt), int(self.amsgrad),
+                 int(self.max_before_bias_correction), self._decay())
+        return StepArguments(hyper=(self.eta, self.beta1, self.beta2, self.eps,
+                                    self.weight_decay), flags=flags,
+                             accumulators=(0.0, self.v0, 0.0))
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> AdamState:
         xp = self._xp(xp, w1)
@@ -84,52 +149,19 @@ class Adam(LearnerConfig):
         v = zeros + per_row(self.v0, w.shape[0], xp)[:, None]
         return AdamState(w, 0, zeros, v, zeros, zeros)
 
-    def _decay_is_weight_decay(self) -> bool:
-        """AdamW decays the iterate; the others add lambda w to the gradient (L2)."""
-        return False
-
     def update(self, state: AdamState, g: Any,
                xp: ModuleType | None = None) -> tuple[Any, AdamState]:
         xp = self._xp(xp, g)
-        R = g.shape[0]
+        R, d = g.shape
         t = state.count + 1
-        col = lambda v: per_row(v, R, xp)[:, None]  # noqa: E731
-        beta1, beta2, lam = col(self.beta1), col(self.beta2), col(self.weight_decay)
-        w = state.w
-        if not self._decay_is_weight_decay():
-            g = g + lam * w
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        correct1 = 1 - beta1**t if self.bias_correction else 1.0
-        correct2 = 1 - beta2**t if self.bias_correction else 1.0
-        m_hat = m / correct1
-        vmax = state.vmax
-        if self.amsgrad and self.max_before_bias_correction:
-            vmax = xp.maximum(vmax, v)
-            v_hat = vmax / correct2
-        elif self.amsgrad:
-            vmax = xp.maximum(vmax, v / correct2)
-            v_hat = vmax
-        else:
-            v_hat = v / correct2
-        eps = col(self.eps)
-        denom = xp.sqrt(v_hat + eps) if self.eps_inside_sqrt else xp.sqrt(v_hat) + eps
+        args = self.step_arguments(d)
         s_t = self.schedule.value(t)
-        eta_t = col(self.eta) * s_t
-        step = xp.where(denom > 0, m_hat / xp.where(denom > 0, denom, 1.0), 0.0)
-        if self._decay_is_weight_decay():
-            if self.decoupled:
-                y = (1 - s_t * lam) * w - eta_t * step
-            else:
-                y = w - eta_t * (step + lam * w)
-        else:
-            y = w - eta_t * step
-        if s_t > 0:
-            p = denom / eta_t
-            w_next = self.project(y, DiagonalPrecision(p), xp)
-        else:  # the schedule is at 0: no step (w stays in V), infinite precision
-            p = xp.full(denom.shape, np.inf, dtype=xp.float64)
-            w_next = y
+        scalars, _ = adam_row(t, s_t, self._step_columns(args.hyper, R, xp), args.flags,
+                              None, None)
+        y, m, v, vmax, p = adam_coordinate(g, state.w, state.m, state.v, state.vmax, 1.0,
+                                           scalars, args.flags)
+        # a step where the schedule is 0 is no step: w stays in V, the precision is infinite
+        w_next = self.project(y, DiagonalPrecision(p), xp) if s_t > 0 else y
         return w_next, AdamState(w_next, t, m, v, vmax, p)
 
     def mirror_descent_form(self) -> bool:
@@ -139,13 +171,22 @@ class Adam(LearnerConfig):
     def geometry(self, state: AdamState) -> DiagonalPrecision | None:
         return DiagonalPrecision(state.p) if self.mirror_descent_form() else None
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    def _monotone(self) -> str:
+        """AMSGrad in the notes' order with a non-increasing schedule is monotone: the
+        running maximum of the bias-corrected ``v`` never decreases, nor does ``1/eta_t``."""
+        nonincreasing = self.schedule.kind in ("constant", "inverse_sqrt")
+        return ("by_construction" if self.amsgrad and not self.max_before_bias_correction
+                and nonincreasing else "measured")
+
+    def facts(self, d: int) -> LearnerFacts:
         md = self.mirror_descent_form()
-        return {"family": self.name, "mirror_descent": md, "constant_A": False,
-                "state_floats": (3 if self.amsgrad else 2) * d,  # m, v (and v max)
-                "projection_exact": self.projection_exact("diagonal") if md else False,
-                "not_mirror_descent": None if md else (
-                    "momentum (beta1 > 0) or weight decay: not mirror descent with g_t")}
+        return self._facts(
+            geometry="diagonal" if md else "none", monotone=self._monotone(),
+            not_mirror_descent="" if md else (
+                "momentum (beta1 > 0) or weight decay: not mirror descent with g_t"),
+            projection_exact=self.projection_exact("diagonal") if md else False,
+            state_floats=(3 if self.amsgrad else 2) * d,  # m, v (and v max)
+            parameters=BoundParameters(eta=self.eta, eps=self.eps))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +197,7 @@ class RMSProp(Adam):
     beta2: Any = param(0.99, Real(0, 1, high_open=True), "second-moment decay, in [0, 1)")
     bias_correction: bool = param(False, Boolean(), "divide the moments by 1 - beta^t")
     name = "rmsprop"
+    kernel_step = KernelStep(adam_row, adam_coordinate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +208,7 @@ class AMSGrad(Adam):
         False, Boolean(), "max of the raw v, then bias-correct (PyTorch); default: max of "
         "the bias-corrected v (the notes, optax; keeps A_t monotone)")
     name = "amsgrad"
+    kernel_step = KernelStep(adam_row, adam_coordinate)
     amsgrad = True
 
 
@@ -177,6 +220,7 @@ class AdamW(Adam):
     weight_decay: Any = param(0.01, Real(0), "weight decay lambda_max")
     decoupled: bool = param(True, Boolean(), "decay s_t lambda (true) or eta_t lambda (false)")
     name = "adamw"
+    kernel_step = KernelStep(adam_row, adam_coordinate)
 
-    def _decay_is_weight_decay(self) -> bool:
-        return True
+    def _decay(self) -> int:
+        return DECAY_DECOUPLED if self.decoupled else DECAY_COUPLED

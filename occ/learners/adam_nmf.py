@@ -28,7 +28,8 @@ import numpy as np
 
 from occ.backend import to_device
 from occ.learners.base import LearnerConfig, matrix_view, per_row, vector_view
-from occ.params import Integer, Real, param, validate
+from occ.learners.facts import BoundParameters, LearnerFacts
+from occ.params import Integer, Real, param
 from occ.regularizers import DiagonalPrecision
 
 FACTOR_FLOOR = 1e-150
@@ -63,8 +64,9 @@ class AdamNMF(LearnerConfig):
     name = "adam_nmf"
     matrix = True
 
-    def __post_init__(self) -> None:
-        validate(self)
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return ("unconstrained", "ball", "box")
 
     def _initial_factors(self, R: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         reps = np.arange(R) if self.repetitions is None else np.asarray(self.repetitions)
@@ -112,8 +114,9 @@ class AdamNMF(LearnerConfig):
     def state_floats(self, m: int, n: int) -> int:
         return (m + n) * self.rank
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    def facts(self, d: int) -> LearnerFacts:
         m, n = self.shape if self.shape is not None else (d, 1)
-        return {"family": "adam_nmf", "mirror_descent": True, "constant_A": False,
-                "projection_exact": self.projection_exact("diagonal"),
-                "state_floats": self.state_floats(m, n)}
+        return self._facts(geometry="diagonal",
+                           projection_exact=self.projection_exact("diagonal"),
+                           matrix_shape=(m, n), state_floats=self.state_floats(m, n),
+                           parameters=BoundParameters(eta=self.eta, eps=self.eps))

@@ -6,7 +6,11 @@ A learner is a frozen dataclass (its hyperparameters, checked by :mod:`occ.param
 * ``update(state, g, xp=None) -> (w_next, state)``: ``g`` of shape (R, d);
 * ``geometry(state)``: the precision ``P_t = A_t / eta_t`` of the step just taken
   (:mod:`occ.regularizers`), or ``None`` where the learner is not of mirror-descent form;
-* ``bound_info()``: what the bounds need to know about the configuration.
+* ``facts(d)``: its typed declaration, :class:`occ.learners.facts.LearnerFacts`.
+
+A learner with a compiled step declares ``kernel_step`` (a
+:class:`~occ.learners.facts.KernelStep`) on its own class and ``step_arguments(d)``; its
+reference ``update`` calls the same step functions on whole arrays.
 
 State is a ``NamedTuple`` of arrays with a leading repetition axis plus the step count.
 The namespace ``xp`` is taken from the arrays when not given. Hyperparameters may hold
@@ -17,13 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from occ.backend import namespace_of, to_device
 from occ.domains import Unconstrained
 from occ.errors import ParameterError
+from occ.learners.facts import ALL_DOMAINS, Hyperparameter, KernelStep, LearnerFacts
 from occ.params import Choice, param, validate
 
 PROJECTIONS = ("bregman", "euclidean")
@@ -59,9 +64,67 @@ class LearnerConfig:
 
     domain: Any = dataclasses.field(default_factory=Unconstrained, compare=False)
     projection: str = param("bregman", Choice(PROJECTIONS), "projection geometry")
+    name: ClassVar[str] = "learner"
+    kernel_step: ClassVar[KernelStep | None] = None
 
     def __post_init__(self) -> None:
         validate(self)
+        self.check_domain()
+
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        """The kinds of feasible set this configuration runs on."""
+        return ALL_DOMAINS
+
+    def check_domain(self) -> None:
+        """Refuse a domain the learner cannot project onto (checked when a file is read)."""
+        allowed = self.allowed_domains
+        if self.domain.name not in allowed:
+            raise ParameterError("domain", f"learner {self.name!r} runs on "
+                                 f"{', '.join(allowed)}; got {self.domain.name!r}")
+
+    @classmethod
+    def hyperparameters(cls) -> tuple[Hyperparameter, ...]:
+        """Every configurable field with its constraint (:mod:`occ.params`)."""
+        return tuple(Hyperparameter(f.name, f.metadata["constraint"], f.default,
+                                    f.metadata.get("doc", ""))
+                     for f in dataclasses.fields(cls)
+                     if f.init and f.metadata.get("constraint") is not None)
+
+    def has_kernel(self) -> bool:
+        """A compiled step declared on this exact class (never inherited)."""
+        return type(self).__dict__.get("kernel_step") is not None
+
+    def facts(self, d: int) -> LearnerFacts:
+        raise NotImplementedError(f"learner {self.name!r} does not declare its facts")
+
+    def declares_its_update(self) -> bool:
+        """Whether the class that declares the facts also defines (or inherits) the update
+        they describe. A subclass that overrides ``update`` without its own ``facts``
+        changes the algorithm: what the parent guaranteed by construction (monotonicity,
+        the learner-specific theorems, the compiled step) is not claimed for it."""
+        mro = type(self).__mro__
+        facts_owner = next(c for c in mro if "facts" in c.__dict__)
+        update_owner = next(c for c in mro if "update" in c.__dict__)
+        return issubclass(facts_owner, update_owner)
+
+    def _facts(self, **fields: Any) -> LearnerFacts:
+        """LearnerFacts with what every learner shares filled in (and the parent's
+        guarantees withdrawn from a subclass that changed the update)."""
+        if not self.declares_its_update():
+            fields |= {"monotone": "measured", "claims": frozenset()}
+        return LearnerFacts(family=self.name, kernel=self.has_kernel(),
+                            domains=self.allowed_domains,
+                            parameter="matrix" if self.matrix else "vector",
+                            hyperparameters=self.hyperparameters(), **fields)
+
+    def schedule_values(self, steps: np.ndarray) -> np.ndarray:
+        """The step-size schedule ``s_t`` at the given steps (1 where there is none)."""
+        return np.ones(len(steps))
+
+    def _step_columns(self, values: tuple[Any, ...], R: int, xp: ModuleType) -> tuple[Any, ...]:
+        """Per-row hyperparameters as (R, 1) columns, the reference update's ``hyper``."""
+        return tuple(per_row(v, R, xp)[:, None] for v in values)
 
     def replace(self, **changes: Any) -> Any:
         return dataclasses.replace(self, **changes)

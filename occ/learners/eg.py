@@ -27,10 +27,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from occ.domains import Simplex
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
-from occ.params import Choice, Integer, Real, param, validate
+from occ.learners.facts import BoundParameters, LearnerFacts
+from occ.params import Choice, Integer, Real, param
 
 STEPS = ("constant", "tuned", "anytime", "hindsight")
 
@@ -69,11 +69,9 @@ class EG(LearnerConfig):
     horizon: Any = param(None, Integer(low=1), "T for step = tuned (default: the run's T)")
     name = "eg"
 
-    def __post_init__(self) -> None:
-        validate(self)
-        if not isinstance(self.domain, Simplex):
-            raise ParameterError("domain", "exponentiated gradient runs on the simplex: "
-                                 "[domain] kind = 'simplex'")
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return ("simplex",)
 
     @property
     def needs_hindsight(self) -> bool:
@@ -118,7 +116,10 @@ class EG(LearnerConfig):
     def geometry(self, state: EGState) -> KLGeometry:
         return KLGeometry(state.eta, state.log_w_previous, state.log_w)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
-        return {"family": "eg", "geometry": "kl", "step": self.step, "mirror_descent": False,
-                "L_inf": self.L_inf, "log_d": math.log(d), "constant_A": False,
-                "state_floats": 0}  # the log-weights are the iterate
+    def facts(self, d: int) -> LearnerFacts:
+        claims = {"eg_eq8", "eg_anytime"} | {
+            "constant": {"eg_constant"}, "tuned": {"eg_constant", "eg_tuned"},
+            "hindsight": {"eg_constant", "eg_hindsight"}, "anytime": set()}[self.step]
+        return self._facts(geometry="kl", claims=frozenset(claims),
+                           state_floats=0,  # the log-weights are the iterate
+                           parameters=BoundParameters(L_inf=self.L_inf, log_d=math.log(d)))

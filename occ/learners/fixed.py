@@ -32,6 +32,7 @@ import numpy as np
 from occ.backend import to_device
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
+from occ.learners.facts import BoundParameters, LearnerFacts
 from occ.params import Choice, Preconditioner, Real, param, validate
 from occ.regularizers import DiagonalPrecision, FullPrecision
 
@@ -110,10 +111,17 @@ class FixedPreconditioner(_ConstantPreconditioner):
             raise ParameterError("A", "is required: a list of numbers > 0 (diagonal) or an "
                                  "SPD matrix (list of rows)")
         validate(self)
+        self.check_domain()
 
     @property
     def kind(self) -> str:
         return "diagonal" if np.ndim(self.A) == 1 else "full"
+
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        if self.A is not None and np.ndim(self.A) == 2:
+            return ("unconstrained", "ball", "box")  # no simplex projection for a full A
+        return super().allowed_domains
 
     def _factors(self, R: int, d: int, xp: ModuleType) -> tuple[Any, Any]:
         if self.A.shape[0] != d:
@@ -127,10 +135,10 @@ class FixedPreconditioner(_ConstantPreconditioner):
             return math.sqrt(t) / per_row(self.c, R, xp)
         return 1.0 / per_row(self.eta, R, xp)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
-        return {"family": "fixed_preconditioner", "step": self.step, "mirror_descent": True,
-                "state_floats": 0,
-                "constant_A": True, "projection_exact": self.projection_exact(self.kind)}
+    def facts(self, d: int) -> LearnerFacts:
+        return self._facts(geometry=self.kind, monotone="by_construction",
+                           constant_preconditioner=True,
+                           projection_exact=self.projection_exact(self.kind))
 
 
 FORMS = ("eq31", "eq34", "eq35")
@@ -151,7 +159,7 @@ class AdagradOracle(_ConstantPreconditioner):
     name = "adagrad_oracle"
 
     def __post_init__(self) -> None:
-        validate(self)
+        super().__post_init__()
         if self.form != "eq31" and self.D0 is None and not self.domain.bounded:
             raise ParameterError("D0", f"form {self.form!r} on an unbounded domain needs D0")
         if self.form == "eq34" and self.domain.bounded and self.eps0 <= 0:
@@ -195,11 +203,23 @@ class AdagradOracle(_ConstantPreconditioner):
     def _inverse_eta(self, t: int, R: int, d: int, xp: ModuleType) -> Any:
         return xp.full((R,), 1.0 / self.step_size(d), dtype=xp.float64)
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        """Bounded domains only: a hindsight preconditioner needs oblivious linear losses,
+        whose comparator on R^d is at infinity; no simplex projection for a full A."""
+        if self.form == "eq34":
+            return ("ball", "box")
+        return ("ball", "box", "simplex")
+
+    def facts(self, d: int) -> LearnerFacts:
         A = self.hindsight_A[0] if self.hindsight_A is not None else None
-        return {"family": "adagrad_oracle", "form": self.form, "mirror_descent": True,
-                "constant_A": True, "eta": self.step_size(d), "eps0": self.eps0,
-                "A_diagonal": A if self.form == "eq31" else None,
-                "outer_products": self.form == "eq34",
-                "projection_exact": self.projection_exact(
-                    "full" if self.form == "eq34" else "diagonal")}
+        kind = "full" if self.form == "eq34" else "diagonal"
+        claims = {"eq31": {"eq31"}, "eq34": {"eq34", "eq34_literal", "fact21_matrix",
+                                             "lemma_c4"}, "eq35": {"eq35", "eq35_literal"}}
+        claims = claims[self.form]
+        return self._facts(
+            geometry=kind, monotone="by_construction", constant_preconditioner=True,
+            projection_exact=self.projection_exact(kind), claims=frozenset(claims),
+            outer_products=self.form == "eq34",
+            parameters=BoundParameters(eta=self.step_size(d), eps0=self.eps0,
+                                       A_diagonal=A if self.form == "eq31" else None))

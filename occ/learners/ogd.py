@@ -16,18 +16,51 @@ A-weighted family applies with ``P_t = I / eta_t``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from occ.elementwise import sqrt, where
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
-from occ.params import Choice, Real, param, validate
+from occ.learners.facts import BoundParameters, KernelStep, LearnerFacts, StepArguments
+from occ.params import Choice, Real, param
 from occ.regularizers import ScalarPrecision
 
 STEPS = ("constant", "sqrt", "adagrad_norm", "oracle23", "oracle25")
+STEP_RULES = {"constant": 0, "oracle23": 0, "oracle25": 0, "sqrt": 1, "adagrad_norm": 2}
+"""The kernel's code of each step rule (the oracles are constant steps once resolved)."""
+CLAIMS = {"constant": {"eq22"}, "oracle23": {"eq22", "eq23"}, "oracle25": {"eq22", "eq25"},
+          "sqrt": {"eq24"}, "adagrad_norm": {"eq27", "eq27_literal"}}
+"""The bounds of Section 2.1 each step rule meets (THEORY.md 2.12)."""
+
+
+def ogd_row(t: int, s_t: Any, hyper: Any, flags: Any, S: Any, gg: Any) -> tuple[Any, Any]:
+    """``eta_t`` and ``P_t = 1/eta_t`` of (21): ``eta`` (rule 0), ``c/sqrt(t)`` (rule 1), or
+    AdaGrad-norm (26) ``D0/sqrt(S_t)`` with ``S_t = eps0 + sum_{s<=t} ||g_s||^2`` (rule 2;
+    no step while ``S_t = 0``). ``hyper = (eta, c, D0)``, ``flags = (rule,)``."""
+    rule = flags[0]
+    S = S + gg
+    if rule == 0:
+        step = hyper[0]
+        p = 1.0 / step
+    elif rule == 1:
+        root = sqrt(t * 1.0)
+        step = hyper[1] / root
+        p = root / hyper[1]
+    else:
+        root = sqrt(S)
+        p = root / hyper[2]
+        step = where(root > 0, hyper[2] / where(root > 0, root, 1.0), 0.0)
+    return (step, p), S
+
+
+def ogd_coordinate(g: Any, w: Any, a1: Any, a2: Any, a3: Any, c: Any, scalars: Any,
+                   flags: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """``y = w_t - eta_t g_t`` (projected afterwards); no coordinate state."""
+    step, p = scalars
+    return w - g * step, a1, a2, a3, p
 
 
 class OGDState(NamedTuple):
@@ -48,9 +81,17 @@ class OGD(LearnerConfig):
                     "distance parameter of (26) (default: the domain's diameter)")
     eps0: Any = param(0.0, Real(0), "initial accumulator of sum ||g||^2 (adagrad_norm)")
     name = "ogd"
+    kernel_step = KernelStep(ogd_row, ogd_coordinate, state=0)
+
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        """A hindsight step (oracle23/25) needs oblivious linear losses: bounded domains."""
+        if self.step in ("oracle23", "oracle25"):
+            return ("ball", "box", "simplex")
+        return super().allowed_domains
 
     def __post_init__(self) -> None:
-        validate(self)
+        super().__post_init__()
         if self.step == "adagrad_norm" and self.D0 is None and not self.domain.bounded:
             raise ParameterError("D0", "step 'adagrad_norm' on an unbounded domain needs D0 > 0")
 
@@ -71,6 +112,11 @@ class OGD(LearnerConfig):
     def distance_parameter(self, d: int) -> float | np.ndarray:
         return self.D0 if self.D0 is not None else self.domain.diameter(d)
 
+    def step_arguments(self, d: int) -> StepArguments:
+        D0 = self.distance_parameter(d) if self.step == "adagrad_norm" else 1.0
+        return StepArguments(hyper=(self.eta, self.c, D0), flags=(STEP_RULES[self.step],),
+                             row_state=self.eps0, needs_row_norm=self.step == "adagrad_norm")
+
     def init(self, w1: Any, xp: ModuleType | None = None) -> OGDState:
         xp = self._xp(xp, w1)
         w = as_batch(w1, xp)
@@ -82,18 +128,16 @@ class OGD(LearnerConfig):
         if self.needs_hindsight:
             raise ParameterError("step", f"{self.step!r} needs hindsight statistics: run it "
                                  "through occ.run, or give eta explicitly per row")
-        R = g.shape[0]
+        R, d = g.shape
         t = state.count + 1
-        S = state.grad_sq_sum + xp.sum(g * g, axis=-1)
-        if self.step == "adagrad_norm":
-            p = xp.sqrt(S) / per_row(self.distance_parameter(g.shape[-1]), R, xp)
-        elif self.step == "sqrt":
-            p = math.sqrt(t) / per_row(self.c, R, xp)
-        else:
-            p = 1.0 / per_row(self.eta, R, xp)
-        precision = ScalarPrecision(p)
-        w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
-        return w_next, OGDState(w_next, t, S, p)
+        args = self.step_arguments(d)
+        gg = xp.sum(g * g, axis=-1)[:, None]
+        scalars, S = ogd_row(t, 1.0, self._step_columns(args.hyper, R, xp), args.flags,
+                             state.grad_sq_sum[:, None], gg)
+        y, _, _, _, _ = ogd_coordinate(g, state.w, 0.0, 0.0, 0.0, 1.0, scalars, args.flags)
+        precision = ScalarPrecision(scalars[1][:, 0])
+        w_next = self.project(y, precision, xp)
+        return w_next, OGDState(w_next, t, S[:, 0], precision.p)
 
     def geometry(self, state: OGDState) -> ScalarPrecision:
         return ScalarPrecision(state.p)
@@ -105,16 +149,11 @@ class OGD(LearnerConfig):
     def inverse_step_size(self, state: OGDState) -> Any:
         return state.p
 
-    def bound_info(self, d: int) -> dict[str, Any]:
-        return {
-            "family": "ogd",
-            "step": self.step,
-            "mirror_descent": True,
-            "constant_A": True,
-            "eta": self.eta,
-            "c": self.c,
-            "D0": self.distance_parameter(d) if self.step == "adagrad_norm" else None,
-            "eps0": self.eps0,
-            "projection_exact": True,
-            "state_floats": 1 if self.step == "adagrad_norm" else 0,  # the scalar sum S_t
-        }
+    def facts(self, d: int) -> LearnerFacts:
+        return self._facts(
+            geometry="scalar", monotone="by_construction", constant_preconditioner=True,
+            claims=frozenset(CLAIMS[self.step]),
+            state_floats=1 if self.step == "adagrad_norm" else 0,  # the scalar sum S_t
+            parameters=BoundParameters(
+                eta=self.eta, c=self.c, eps0=self.eps0,
+                D0=self.distance_parameter(d) if self.step == "adagrad_norm" else None))

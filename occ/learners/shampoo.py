@@ -31,8 +31,9 @@ from typing import Any, NamedTuple
 
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, matrix_view, per_row, vector_view
-from occ.params import Choice, Integer, Real, param, validate
-from occ.regularizers import KroneckerPrecision, inverse_root
+from occ.learners.facts import BoundParameters, LearnerFacts
+from occ.params import Choice, Integer, Real, param
+from occ.regularizers import KroneckerPrecision, decompose
 
 MAX_OUTER = 400
 """Up to this m n, runs record O_t = sum vec(G) vec(G)^T and check (42), Fact 2.1 and
@@ -49,6 +50,8 @@ class ShampooState(NamedTuple):
     QR: Any
     b: Any
     c: Any  # (R,) scale of the precision
+    a_error: Any  # (R,) round-off bounds of a and b (occ.regularizers.decompose)
+    b_error: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +71,12 @@ class Shampoo(LearnerConfig):
     name = "shampoo"
     matrix = True
 
+    @property
+    def allowed_domains(self) -> tuple[str, ...]:
+        return ("unconstrained", "ball", "box")  # no simplex projection in a Kronecker geometry
+
     def __post_init__(self) -> None:
-        validate(self)
+        super().__post_init__()
         if self.eta is None and not self.domain.bounded:
             raise ParameterError("eta", "on an unbounded domain give eta")
 
@@ -88,10 +95,11 @@ class Shampoo(LearnerConfig):
         zeros_m = xp.zeros((R, m, m), dtype=xp.float64)
         zeros_n = xp.zeros((R, n, n), dtype=xp.float64)
         start = 0.0 if self.statistics == "ema" else self.eps
+        zero = xp.zeros((R,), dtype=xp.float64)
         return ShampooState(w, 0, zeros_m + start * eye_m, zeros_n + start * eye_n,
                             zeros_m + eye_m, xp.zeros((R, m), dtype=xp.float64),
                             zeros_n + eye_n, xp.zeros((R, n), dtype=xp.float64),
-                            xp.zeros((R,), dtype=xp.float64))
+                            zero, zero, zero)
 
     def _factors(self, L: Any, Rs: Any, t: int, eta: Any, xp: ModuleType) -> tuple:
         m, n = L.shape[-1], Rs.shape[-1]
@@ -100,13 +108,13 @@ class Shampoo(LearnerConfig):
             L = L / correction + self.eps * xp.eye(m, dtype=xp.float64)
             Rs = Rs / correction + self.eps * xp.eye(n, dtype=xp.float64)
         power = 0.25 if self.root == "quarter" else 0.5
-        QL, a = inverse_root(L, power, self.eps, xp)
-        QR, b = inverse_root(Rs, power, self.eps, xp)
+        QL, a, a_error = decompose(L, power, self.eps, xp)
+        QR, b, b_error = decompose(Rs, power, self.eps, xp)
         c = 1.0 / eta
         if self.root == "idealized":
             trace = xp.sum(L * xp.eye(m, dtype=xp.float64), axis=(-2, -1))
             c = c / xp.sqrt(trace)
-        return QL, a, QR, b, c
+        return QL, a, QR, b, c, a_error, b_error
 
     def update(self, state: ShampooState, g: Any,
                xp: ModuleType | None = None) -> tuple[Any, ShampooState]:
@@ -122,30 +130,40 @@ class Shampoo(LearnerConfig):
             Rs = self.beta * state.R + (1 - self.beta) * (GT @ G)
         if (t - 1) % self.recompute_every == 0:
             eta = per_row(self.step_size(m, n), R, xp)
-            QL, a, QR, b, c = self._factors(L, Rs, t, eta, xp)
+            factors = self._factors(L, Rs, t, eta, xp)
         else:
-            QL, a, QR, b, c = state.QL, state.a, state.QR, state.b, state.c
-        precision = KroneckerPrecision(QL, a, QR, b, c)
+            factors = state[4:]
+        precision = KroneckerPrecision(*factors)
         step = precision.solve(vector_view(G, False, xp), xp)
         w_next = self._matrix_step(state.w, step, precision, was_matrix, xp)
-        return w_next, ShampooState(w_next, t, L, Rs, QL, a, QR, b, c)
+        return w_next, ShampooState(w_next, t, L, Rs, *factors)
 
     def geometry(self, state: ShampooState) -> KroneckerPrecision:
-        return KroneckerPrecision(state.QL, state.a, state.QR, state.b, state.c)
+        return KroneckerPrecision(*state[4:])
 
     def state_floats(self, m: int, n: int) -> int:
         """Optimizer state per matrix: the statistics L (m^2) and R (n^2)."""
         return m * m + n * n
 
-    def bound_info(self, d: int) -> dict[str, Any]:
+    def facts(self, d: int) -> LearnerFacts:
+        """Sums with the quarter root are mirror descent with a monotone Kronecker A_t
+        ((40), (41), (75)) at every recomputation interval; the Shampoo bound and (42)
+        compare A_t with the current O_t, so they are claimed for fresh roots only."""
         m, n = self.shape if self.shape is not None else (d, 1)
-        return {"family": "shampoo", "statistics": self.statistics, "root": self.root,
-                "mirror_descent": True, "constant_A": False,
-                "projection_exact": self.projection_exact("kronecker"),
-                "eta": self.step_size(m, n), "r0": self.rank_bound(m, n), "eps": self.eps,
-                "D0": self.domain.diameter(m * n), "eta_is_default": self.eta is None,
-                "fresh_roots": self.recompute_every == 1,
-                "shape": (m, n), "outer_products": m * n <= MAX_OUTER,
-                "state_floats": self.state_floats(m, n)}
+        sums = self.statistics == "sum" and self.root == "quarter"
+        fresh = sums and self.recompute_every == 1
+        outer = m * n <= MAX_OUTER
+        claims = set()
+        if fresh:
+            claims |= {"shampoo"} | ({"shampoo_literal"} if self.eta is None else set())
+            claims |= {"eq42"} if outer else set()
+        if outer:
+            claims |= {"fact21_matrix", "lemma_c4"}
+        return self._facts(
+            geometry="kronecker", monotone="by_construction" if sums else "measured",
+            projection_exact=self.projection_exact("kronecker"), claims=frozenset(claims),
+            outer_products=outer, matrix_shape=(m, n), state_floats=self.state_floats(m, n),
+            parameters=BoundParameters(eta=self.step_size(m, n), r0=self.rank_bound(m, n),
+                                       eps=self.eps, D0=self.domain.diameter(m * n)))
 
 
