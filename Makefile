@@ -35,7 +35,7 @@ check: $(VENV)/.installed
 baseline: $(VENV)/.installed
 	$(BIN)/occ check --update-baseline --baseline results/baseline.csv
 
-## The speed benchmarks (numba needed: the test extras have it).
+## The speed benchmarks (torch and optax beside occ where the bench extra is installed).
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/throughput_ogd.py

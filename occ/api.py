@@ -118,6 +118,8 @@ def run(
         "checkpoints": checkpoints.tolist(),
         "learners": {o.batch.label: _declaration(o, sc) for o in outcomes},
         "engines": {o.batch.label: o.engine for o in outcomes},
+        "reference_reasons": {o.batch.label: o.engine_reason for o in outcomes
+                              if o.engine == "reference" and o.engine_reason},
         "diverged": {
             str(label): {int(s): int(a) for s, a, lab in
                          zip(o.batch.row_seeds, o.statistics.diverged_at, o.batch.row_labels,

@@ -129,6 +129,7 @@ class LearnerStepper:
     """Steps one learner batch against the adversary; optionally records or tracks."""
 
     engine = "reference"
+    engine_reason = ""  # why not the compiled engine (set where a run chose)
 
     def __init__(self, batch: LearnerBatch, adversary: Any, family: Any, w1: Any,
                  xp: ModuleType) -> None:
@@ -265,6 +266,7 @@ class LearnerOutcome:
     trajectory: np.ndarray | None
     family: Any = None
     engine: str = "reference"
+    engine_reason: str = ""  # why the reference path ran it, where it did
 
 
 def simulate(
@@ -323,6 +325,7 @@ def simulate(
             return numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
                                              to_host(w1(b)), facts, recording, T, errors)
         stepper = LearnerStepper(b, adversary, family, w1(b), xp)
+        stepper.engine_reason = reason
         stepper.recorder = Recorder(checkpoints, U, values, w1(b), facts, xp, recording,
                                     domain=domain, comparator_error=errors,
                                     keep_trajectory=keep_trajectories)
@@ -400,5 +403,5 @@ def simulate(
             continue
         trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
         outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts, trajectory,
-                                       family, stepper.engine))
+                                       family, stepper.engine, stepper.engine_reason))
     return outcomes
