@@ -18,8 +18,8 @@ from scipy import stats as scipy_stats  # noqa: E402
 
 def _save(fig: Any, path: Any) -> None:
     """Lay out, write as PNG (the path may be a temporary name) and close."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))  # room for the caption line
+    fig.savefig(path, dpi=110, format="png", bbox_inches="tight")
     plt.close(fig)
 
 
@@ -57,83 +57,166 @@ def _guide(ax: Any, t: np.ndarray, anchor: float) -> None:
                 label=r"$\propto\sqrt{t}$")
 
 
-def plot_run(result: Any, path: Path, title: str | None = None) -> None:
-    """Draw ``regret.png`` for a run: one panel per learner with its bounds, and one
-    panel with every learner's regret together."""
+LEARNER_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                  "#e377c2", "#17becf", "#bcbd22")
+"""Learners' colours; bounds are drawn in :data:`BOUND_COLORS`, never in a learner's."""
+BOUND_COLORS = ("0.15", "0.45", "#5a3d99", "#7a5c00", "#006d6f", "0.65")
+BOUND_STYLES = ("--", "-.", (0, (5, 1.5)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (8, 2, 1, 2)))
+BAND_CAPTION = ("lines: mean over seeds (diverged repetitions left out); bands: 95% "
+                "t-interval of the mean")
+
+
+def learner_color(index: int) -> str:
+    return LEARNER_COLORS[index % len(LEARNER_COLORS)]
+
+
+def _legend_outside(ax: Any, fontsize: int = 7) -> None:
+    """The legend to the right of the axes, where it covers no curve."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0, frameon=False)
+
+
+def _caption(fig: Any, text: str) -> None:
+    """One line under the figure saying what is drawn."""
+    fig.text(0.01, 0.005, text, fontsize=7, color="0.3", ha="left", va="bottom")
+
+
+IDENTITIES = ("eq8", "eg_eq8")
+"""Bounds that are the exact sum of the per-step identity (equal to the regret for linear
+losses where no projection binds): drawn thin and under the regret, so as not to hide it."""
+
+
+def regret_figure(result: Any, title: str | None = None) -> Any:
+    """The figure of ``regret.png``: an overview of R_t / sqrt(t) for every learner (a
+    linear y axis: a flat line is sqrt(t) regret), then one log-log panel per learner with
+    its regret, its 95% band (clipped at the axis' bottom, never cut into slivers) and
+    each bound where it applies (markers where it applies at a single checkpoint)."""
     metrics, bounds = result.metrics, result.bounds
     learners = list(dict.fromkeys(metrics["learner"]))
     panels = len(learners) + 1
-    cols = min(3, panels)
+    cols = min(2, panels)
     rows = math.ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(rows, cols, figsize=(7.4 * cols, 3.8 * rows), squeeze=False)
     overview = axes.flat[0]
     for i, learner in enumerate(learners):
-        color = colors[i % len(colors)]
+        color = learner_color(i)
         band = _band(metrics[metrics["learner"] == learner])
-        t = band.index.to_numpy()
-        for ax in (overview, axes.flat[i + 1]):
-            ax.plot(t, _positive(band["mean"]), color=color, lw=1.8, label=f"{learner} regret")
-            ax.fill_between(t, _positive(band["low"]), _positive(band["high"]), color=color,
-                            alpha=0.2, lw=0)
+        t = band.index.to_numpy().astype(float)
+        root = np.sqrt(t)
+        overview.plot(t, band["mean"] / root, color=color, lw=1.6, label=learner)
+        overview.fill_between(t, band["low"] / root, band["high"] / root, color=color,
+                              alpha=0.2, lw=0)
         ax = axes.flat[i + 1]
         mine = bounds[(bounds["learner"] == learner) & bounds["applicable"].astype(bool)]
-        styles = ["--", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1))]
-        for j, (name, rows_b) in enumerate(mine.groupby("bound", sort=False)):
-            curve = rows_b.groupby("t")["value"].mean()
-            ax.plot(curve.index, _positive(curve.to_numpy()), ls=styles[j % len(styles)], lw=1.0,
-                    color=plt.cm.tab10(j % 10), label=name)
+        curves = [(name, rows_b.groupby("t")["value"].mean())
+                  for name, rows_b in mine.groupby("bound", sort=False)]
+        positive = [v for v in [band["mean"].to_numpy(), *[c.to_numpy() for _, c in curves]]
+                    for v in [np.asarray(v, dtype=float)] if np.any(v > 0)]
+        floor = min(float(np.min(v[v > 0])) for v in positive) / 3 if positive else 1e-12
+        ax.plot(t, _positive(band["mean"]), color=color, lw=2.0, zorder=4,
+                label=f"{learner}: regret")
+        ax.fill_between(t, np.maximum(band["low"], floor), np.maximum(band["high"], floor),
+                        color=color, alpha=0.2, lw=0, zorder=3)
+        for j, (name, curve) in enumerate(curves):
+            identity = name in IDENTITIES
+            single = len(curve) == 1
+            ax.plot(curve.index, _positive(curve.to_numpy()),
+                    ls="none" if single else BOUND_STYLES[j % len(BOUND_STYLES)],
+                    marker="D" if single else None, ms=5,
+                    lw=0.8 if identity else 1.2, zorder=2 if identity else 3,
+                    color=BOUND_COLORS[j % len(BOUND_COLORS)],
+                    label=f"{name}"
+                    + (f" (at t = {int(curve.index[0])} only)" if single else ""))
         _guide(ax, t, float(band["mean"].iloc[-1]))
-        ax.set_title(learner, fontsize=10)
-    _guide(overview, metrics["t"].unique().astype(float),
-           float(metrics[metrics["t"] == metrics["t"].max()]["regret"].mean()))
-    overview.set_title(title or "regret (mean, 95% band over seeds)", fontsize=10)
-    for ax in axes.flat[:panels]:
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("t")
+        ax.set_ylim(bottom=floor)
+        ax.set_title(learner, fontsize=10)
         ax.set_ylabel("cumulative regret")
+    overview.set_xscale("log")
+    overview.set_ylabel(r"$R_t / \sqrt{t}$")
+    overview.set_title(title or r"regret / $\sqrt{t}$", fontsize=10)
+    for ax in axes.flat[:panels]:
+        ax.set_xlabel("t")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        _legend_outside(ax)
     for ax in axes.flat[panels:]:
         ax.axis("off")
-    _save(fig, path)
+    _caption(fig, BAND_CAPTION + "; bounds: mean over seeds where they apply, grey and "
+             "dashed")
+    return fig
 
 
-def plot_average(result: Any, path: Path) -> None:
-    """``average_regret.png``: R_t/t per learner (with the levels a scenario derives, e.g.
-    the limit of Adam's average regret on Reddi et al.'s cycle), the first coordinate of
-    w_t (the iterate of a 1-d counterexample), and the first term of (10) for learners of
-    mirror-descent form (it grows when A_t/eta_t shrinks)."""
+def plot_run(result: Any, path: Path, title: str | None = None) -> None:
+    """Write ``regret.png`` (:func:`regret_figure`)."""
+    _save(regret_figure(result, title), path)
+
+
+def _coordinate_range(domain: dict[str, Any]) -> tuple[float, float]:
+    """The range of the first coordinate over V (for the iterate's band)."""
+    kind = domain.get("kind")
+    if kind == "box":
+        low, high = domain.get("low", -1.0), domain.get("high", 1.0)
+        first = lambda v: float(v[0] if isinstance(v, list) else v)  # noqa: E731
+        return first(low), first(high)
+    if kind == "ball":
+        centre = domain.get("centre", 0.0)
+        c = float(centre[0] if isinstance(centre, list) else centre)
+        radius = float(domain.get("radius", 1.0))
+        return c - radius, c + radius
+    if kind == "simplex":
+        return 0.0, 1.0
+    return -np.inf, np.inf
+
+
+def average_figure(result: Any) -> Any:
+    """The figure of ``average_regret.png``: R_t/t per learner (with the levels a scenario
+    derives, e.g. the limit of Adam's average regret on Reddi et al.'s cycle), the first
+    coordinate of w_t (its band clipped to V) and, where recorded, the first term of (10)
+    (it grows when A_t/eta_t shrinks). Panels without data are not drawn."""
     metrics = result.metrics
-    expect = result.meta.get("scenario", {}).get("expect", {}) or {}
+    scenario = result.meta.get("scenario", {}) or {}
+    expect = scenario.get("expect", {}) or {}
+    low_w, high_w = _coordinate_range(scenario.get("domain", {}) or {})
     learners = list(dict.fromkeys(metrics["learner"]))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    specs = [("regret", True, "average regret R_t / t", r"$R_t / t$"),
+             ("iterate_0", False, "first coordinate of w_t", r"$w_{t,1}$"),
+             ("eq10_first_term", False, "first term of (10) (mirror-descent learners)",
+              "first term of (10)")]
+    specs = [s for s in specs if s[0] in metrics and metrics[s[0]].notna().any()]
+    fig, axes = plt.subplots(1, len(specs), figsize=(6.2 * len(specs), 4.0), squeeze=False)
     for i, learner in enumerate(learners):
-        color = colors[i % len(colors)]
         group = metrics[metrics["learner"] == learner]
-        for ax, column, scale in ((axes[0], "regret", True), (axes[1], "iterate_0", False),
-                                  (axes[2], "eq10_first_term", False)):
-            if column not in group or group[column].isna().all():
+        for ax, (column, scale, _, _) in zip(axes.flat, specs, strict=True):
+            if group[column].isna().all():
                 continue
             band = _mean_band(group, column, group["t"].to_numpy() if scale else None)
-            ax.plot(band.index, band["mean"], color=color, lw=1.6, label=learner)
-            ax.fill_between(band.index, band["low"], band["high"], color=color, alpha=0.2, lw=0)
+            low, high = band["low"], band["high"]
+            if column == "iterate_0":
+                low, high = np.clip(low, low_w, high_w), np.clip(high, low_w, high_w)
+            ax.plot(band.index, band["mean"], color=learner_color(i), lw=1.6, label=learner)
+            ax.fill_between(band.index, low, high, color=learner_color(i), alpha=0.2, lw=0)
     for key, style in (("average_regret_limit", "--"), ("average_regret_above", ":"),
                        ("average_regret_below", "-.")):
         for learner, level in expect.get(key, {}).items():
-            axes[0].axhline(level, ls=style, color="0.3", lw=1,
-                            label=f"{learner}: {key.replace('average_regret_', '')} {level:.4g}")
-    titles = ("average regret R_t / t", "w_t (first coordinate)",
-              "first term of (10) (mirror-descent learners)")
-    for ax, title in zip(axes, titles, strict=True):
+            axes.flat[0].axhline(level, ls=style, color="0.3", lw=1,
+                                 label=f"{learner}: {key.replace('average_regret_', '')} "
+                                       f"{level:.4g}")
+    for ax, (_, _, title, ylabel) in zip(axes.flat, specs, strict=True):
         ax.set_xscale("log")
         ax.set_xlabel("t")
+        ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    _save(fig, path)
+    _legend_outside(axes.flat[-1])
+    _caption(fig, BAND_CAPTION)
+    return fig
+
+
+def plot_average(result: Any, path: Path) -> None:
+    """Write ``average_regret.png`` (:func:`average_figure`)."""
+    _save(average_figure(result), path)
 
 
 def plot_sensitivity(result: Any, path: Path) -> bool:
@@ -154,7 +237,7 @@ def plot_sensitivity(result: Any, path: Path) -> bool:
             index = grid["keys"].index(key)
             xs, means, lows, highs = [], [], [], []
             for label, values in zip(grid["labels"], grid["values"], strict=True):
-                from occ.results import mean_interval
+                from occ.intervals import mean_interval
 
                 mean, low, high = mean_interval(final[final["learner"] == label]["regret"])
                 xs.append(values[index])
@@ -259,7 +342,7 @@ def plot_memory(result: Any, path: Path) -> None:
 
 def plot_all(result: Any, folder: Path) -> list[Path]:
     """Draw every figure of a run into ``folder``, each written atomically."""
-    from occ.results import atomic_write
+    from occ.atomic import atomic_write
 
     folder = Path(folder)
     name = result.meta.get("scenario", {}).get("name", folder.name)
@@ -277,7 +360,7 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
     if "expected_regret" in result.metrics:
         atomic_write(folder / "lower_bound.png", lambda p: plot_lower_bound(result, p))
         written.append(folder / "lower_bound.png")
-    if "excess_risk" in result.metrics:
+    if "excess_risk" in result.metrics and (result.metrics["excess_risk"] > 0).any():
         atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
         written.append(folder / "online_to_batch.png")
     return written
@@ -286,7 +369,7 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
 def _plot_dimension(final: pd.DataFrame, bounds: pd.DataFrame, path: Path) -> None:
     """Final regret (mean, 95% band) and each learner's tightest applicable bound against
     the dimension d, per learner and horizon: EG's sqrt(T log d) against OGD's d."""
-    from occ.results import mean_interval
+    from occ.intervals import mean_interval
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for (learner, T), group in final.groupby(["learner", "T"]):
@@ -321,7 +404,8 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
     """The sweep figures: final regret against each swept hyperparameter per learner
     (mean with a 95% band over seeds), against the dimension d where the scenarios
     differ in d, and the mean ratio regret/bound against T."""
-    from occ.results import atomic_write, mean_interval
+    from occ.atomic import atomic_write
+    from occ.intervals import mean_interval
 
     written = []
     final = table[table["t"] == table["T"]]

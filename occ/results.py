@@ -34,7 +34,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+
+from occ.atomic import atomic_write
+from occ.intervals import mean_interval, regret_exponent
 
 METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
                   "diverged", "iterate_0", "mean_iterate_0", "eq10_first_term", "gradient_term",
@@ -58,6 +60,23 @@ class RunResult:
         """Bound rows where the regret exceeded an applicable bound."""
         return self.bounds[self.bounds["violated"]]
 
+    def plot(self, figure: str = "regret") -> Any:
+        """The matplotlib figure of ``regret.png`` (``figure="regret"``) or of
+        ``average_regret.png`` (``"average"``), for a notebook or further editing."""
+        from occ import plots
+
+        drawers = {"regret": plots.regret_figure, "average": plots.average_figure}
+        if figure not in drawers:
+            raise ValueError(f"figure: must be one of {sorted(drawers)}, got {figure!r}")
+        return drawers[figure](self)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a result as its summary table."""
+        name = self.meta.get("scenario", {}).get("name", "run")
+        head = f"<p><b>occ run</b> {name}: T = {self.meta.get('T')}, " \
+               f"{self.meta.get('seeds')} seeds</p>"
+        return head + self.summary.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
 
 def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray) -> pd.DataFrame:
     """The tidy metrics of one learner batch (columns ``METRIC_COLUMNS``); the bound
@@ -80,32 +99,6 @@ def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray
         "monotone_min": (statistics.gamma_min if md else nan).ravel(),
         "monotone_slack": (statistics.monotone_slack if md else nan).ravel(),
     })[METRIC_COLUMNS]
-
-
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the t-interval of the mean over seeds (the mean twice when one seed)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(values.mean())
-    if values.size < 2:
-        return mean, mean, mean
-    half = scipy_stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
-        values.size)
-    return mean, mean - half, mean + half
-
-
-def regret_exponent(t: np.ndarray, mean_regret: np.ndarray) -> tuple[float, float, float]:
-    """Slope of log(mean regret) against log(t) over checkpoints ``t >= sqrt(T)`` with
-    positive mean regret, with its 95% interval (least squares, t distribution)."""
-    t = np.asarray(t, dtype=float)
-    keep = (t >= np.sqrt(t.max())) & (mean_regret > 0) & np.isfinite(mean_regret)
-    if keep.sum() < 3:
-        return (np.nan, np.nan, np.nan)
-    fit = scipy_stats.linregress(np.log(t[keep]), np.log(mean_regret[keep]))
-    half = scipy_stats.t.ppf(0.975, keep.sum() - 2) * fit.stderr
-    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
 def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame,
@@ -178,19 +171,6 @@ def environment() -> dict[str, Any]:
                                               "numba")},
         "git_revision": revision, "machine": platform.platform(),
     }
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary_path)`` beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_files(result: RunResult, folder: Path) -> None:

@@ -1,0 +1,122 @@
+"""The run figures show what they claim: a continuous band, visible one-point bounds,
+bound colours apart from learner colours, the regret on top, legends off the curves, a
+caption, and no empty panel or empty figure."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pytest
+from conftest import make_scenario
+
+import occ
+from occ import plots
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    return occ.run("default", T=300, seeds=4)
+
+
+def _lines(ax):
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def test_the_band_is_one_piece_on_the_log_axis(default_run) -> None:
+    fig = plots.regret_figure(default_run)
+    for ax in fig.axes[1:len(fig.axes)]:
+        for band in ax.collections:
+            vertices = band.get_paths()[0].vertices
+            assert np.isfinite(vertices).all()  # no NaN: never cut into slivers
+            assert (vertices[:, 1] >= ax.get_ylim()[0] * (1 - 1e-12)).all()
+
+
+def test_a_bound_at_one_checkpoint_is_a_visible_marker(default_run) -> None:
+    fig = plots.regret_figure(default_run)
+    labels = {}
+    for ax in fig.axes:
+        for line in _lines(ax):
+            labels[line.get_label()] = line
+    single = [line for label, line in labels.items() if "only)" in label]
+    assert single, "eq23 and eq25 apply at t = T only in the default scenario"
+    assert all(line.get_marker() not in (None, "None", "") for line in single)
+
+
+def test_bounds_never_take_a_learner_colour(default_run) -> None:
+    fig = plots.regret_figure(default_run)
+    learner = {mcolors.to_hex(c) for c in plots.LEARNER_COLORS}
+    for ax in fig.axes[1:]:
+        for line in _lines(ax):
+            if ": regret" in line.get_label() or "sqrt" in line.get_label():
+                continue
+            assert mcolors.to_hex(line.get_color()) not in learner, line.get_label()
+
+
+def test_the_regret_is_drawn_above_its_bounds(default_run) -> None:
+    fig = plots.regret_figure(default_run)
+    for ax in fig.axes[1:]:
+        lines = _lines(ax)
+        regret = [line for line in lines if line.get_label().endswith(": regret")]
+        if not regret:
+            continue
+        others = [line for line in lines if line not in regret]
+        assert all(regret[0].get_zorder() > line.get_zorder() for line in others)
+
+
+def test_legends_sit_outside_the_axes(default_run) -> None:
+    for fig in (plots.regret_figure(default_run), plots.average_figure(default_run)):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert box.x0 >= frame.x1 - 1, "the legend overlaps the axes"
+
+
+def test_every_figure_says_what_is_drawn(default_run) -> None:
+    for fig in (plots.regret_figure(default_run), plots.average_figure(default_run)):
+        caption = " ".join(text.get_text() for text in fig.texts)
+        assert "95% t-interval of the mean" in caption and "mean over seeds" in caption
+        assert all(ax.get_ylabel() for ax in fig.axes if ax.axison)
+
+
+def test_the_overview_is_regret_over_sqrt_t_on_a_linear_axis(default_run) -> None:
+    overview = plots.regret_figure(default_run).axes[0]
+    assert overview.get_yscale() == "linear"
+    assert "sqrt" in overview.get_ylabel()
+
+
+def test_regret_only_runs_draw_no_empty_panel_and_no_warning() -> None:
+    result = occ.run(make_scenario(T=200, seeds=2, bounds=[]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.average_figure(result)
+    assert all(ax.has_data() for ax in fig.axes)
+
+
+def test_the_iterate_band_stays_in_the_feasible_set(default_run) -> None:
+    fig = plots.average_figure(default_run)
+    iterate = next(ax for ax in fig.axes if "w_t" in ax.get_title())
+    radius = 1.0  # the default scenario's unit ball
+    for band in iterate.collections:
+        y = band.get_paths()[0].vertices[:, 1]
+        assert (np.abs(y) <= radius + 1e-12).all()
+
+
+def test_no_online_to_batch_figure_where_the_excess_risk_is_zero(default_run, tmp_path) -> None:
+    assert (default_run.metrics["excess_risk"] == 0).all()
+    written = [p.name for p in plots.plot_all(default_run, tmp_path)]
+    assert "online_to_batch.png" not in written and "regret.png" in written
+
+
+def test_a_result_plots_itself_and_shows_as_a_table(default_run) -> None:
+    assert default_run.plot().axes
+    assert default_run.plot("average").axes
+    with pytest.raises(ValueError, match="figure"):
+        default_run.plot("nothing")
+    html = default_run._repr_html_()
+    assert "<table" in html and "sgd_constant" in html
