@@ -249,6 +249,21 @@ def plot_command(run_dir: Path) -> None:
         click.echo(f"plot: {path}")
 
 
+@cli.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write (default: report.html in the only run folder, or "
+                   "report.html here for several).")
+def report_command(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Write one self-contained HTML report of one or several run folders."""
+    from occ.report import write_report
+    from occ.results import read_run
+
+    results = [read_run(folder) for folder in run_dirs]
+    target = out or (run_dirs[0] / "report.html" if len(run_dirs) == 1 else Path("report.html"))
+    click.echo(f"report: {write_report(results, target)}")
+
+
 def main() -> None:
     cli()
 

@@ -145,6 +145,7 @@ def regret_figure(result: Any, title: str | None = None) -> Any:
         ax.axis("off")
     _caption(fig, BAND_CAPTION + "; bounds: mean over seeds where they apply, grey and "
              "dashed")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))  # legends beside their panels, the caption below
     return fig
 
 
@@ -211,6 +212,7 @@ def average_figure(result: Any) -> Any:
         ax.grid(True, alpha=0.3)
     _legend_outside(axes.flat[-1])
     _caption(fig, BAND_CAPTION)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 

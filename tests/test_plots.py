@@ -74,7 +74,11 @@ def test_legends_sit_outside_the_axes(default_run) -> None:
             if legend is None:
                 continue
             box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
-            assert box.x0 >= frame.x1 - 1, "the legend overlaps the axes"
+            assert box.x0 >= frame.x1 - 1, "the legend overlaps its axes"
+            for other in fig.axes:
+                if other is not ax and other.axison:
+                    assert not box.overlaps(other.get_window_extent(renderer)), \
+                        "the legend overlaps another panel"
 
 
 def test_every_figure_says_what_is_drawn(default_run) -> None:
