@@ -35,6 +35,7 @@ import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,23 @@ TOP_LEVEL = (
 )
 
 
+def packaged(folder: str) -> Path | None:
+    """The folder of named files shipped in the package (``occ._scenarios`` is the
+    repository's ``scenarios/``, ``occ._sweeps`` its ``sweeps/``), wherever occ is
+    installed; None if absent."""
+    try:
+        root = resources.files(f"occ._{folder}")
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(root))
+    return path if path.is_dir() else None
+
+
 def scenario_directories() -> list[Path]:
-    """Where named scenarios are looked up: ./scenarios, then the project's scenarios/."""
+    """Where named scenarios are looked up: ./scenarios, then the ones shipped with occ."""
     here = Path.cwd() / "scenarios"
-    project = Path(__file__).resolve().parent.parent / "scenarios"
-    return [p for p in dict.fromkeys([here, project]) if p.is_dir()]
+    return [p for p in dict.fromkeys([here, packaged("scenarios")]) if p is not None
+            and p.is_dir()]
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from occ.errors import OccError, ParameterError, ScenarioError
 from occ.learners import LEARNERS
 from occ.params import Real
 from occ.results import atomic_write
-from occ.scenarios import LearnerSpec, Scenario, load_scenario
+from occ.scenarios import LearnerSpec, Scenario, load_scenario, packaged
 
 SWEEP_KEYS = ("name", "description", "scenarios", "T", "seeds", "seed_block", "learners",
               "checkpoints")
@@ -122,9 +122,23 @@ def _takes_a_list(kind: str, name: str) -> bool:
     return False
 
 
+def sweep_path(name: str | Path) -> Path:
+    """A sweep file: ``name`` itself if it exists, else a named sweep (``NAME`` or
+    ``NAME.toml``) in ./sweeps or among the example sweeps shipped with occ."""
+    path = Path(name)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    stem = path.name.removesuffix(".toml")
+    for folder in (Path.cwd() / "sweeps", packaged("sweeps")):
+        if folder is not None and (folder / f"{stem}.toml").is_file():
+            return folder / f"{stem}.toml"
+    return path
+
+
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and validate a sweep file into its cells; errors name the file and field."""
-    path = Path(path)
+    """Read and validate a sweep file (or a named sweep, :func:`sweep_path`) into its
+    cells; errors name the file and field."""
+    path = sweep_path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -1,0 +1,1 @@
+"""The example sweeps shipped with occ (TOML files), as package data."""
