@@ -12,9 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from occ.errors import OccError
+
+
+def _pandas() -> Any:
+    """pandas, imported where a table is printed (``occ --help`` and ``occ list`` skip it)."""
+    import pandas
+
+    return pandas
 
 
 class OccGroup(click.Group):
@@ -57,7 +63,7 @@ def cli() -> None:
 @cli.command("list")
 def list_command() -> None:
     """Every named scenario with a one-line description."""
-    from occ.scenarios import list_scenarios
+    from occ.named import list_scenarios
 
     scenarios = list_scenarios()
     width = max((len(n) for n in scenarios), default=0)
@@ -133,11 +139,11 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
     click.echo(f"results: {result.path}")
 
 
-def _print_summary(summary: pd.DataFrame) -> None:
+def _print_summary(summary: Any) -> None:
     cols = ["learner", "final_regret_mean", "final_regret_ci95_low", "final_regret_ci95_high",
             "regret_exponent", "violations", "diverged_seeds"]
     ratio_cols = [c for c in summary.columns if c.startswith("worst_ratio_")]
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
+    with _pandas().option_context("display.width", 200, "display.max_columns", 50):
         click.echo(summary[cols + ratio_cols].to_string(index=False, float_format="%.4g"))
 
 
@@ -161,7 +167,7 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
                        "--update-baseline)")
     table = check_table(names or None, backend=backend)
     shown = table[table["verdict"] != "info"]
-    with pd.option_context("display.width", 200, "display.max_rows", 10000):
+    with _pandas().option_context("display.width", 200, "display.max_rows", 10000):
         click.echo(shown[["scenario", "learner", "bound", "worst_ratio", "violations",
                           "verdict"]].to_string(index=False, float_format="%.4f"))
     failed = bool(table["verdict"].isin(["VIOLATED", "FAILED"]).any())
@@ -176,7 +182,7 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
         moved = compare_baseline(table, read_baseline(baseline))
         if len(moved):
             failed = True
-            with pd.option_context("display.width", 200):
+            with _pandas().option_context("display.width", 200):
                 click.echo(moved.to_string(index=False), err=True)
             click.echo(f"FAILED: {len(moved)} baseline quantities moved beyond tolerance",
                        err=True)

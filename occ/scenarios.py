@@ -35,7 +35,6 @@ import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.learners import LEARNERS
+from occ.named import list_scenarios, scenario_directories
 from occ.params import Integer, describe_fields
 
 TOP_LEVEL = (
@@ -66,25 +66,6 @@ TOP_LEVEL = (
     "learners",
     "expect",
 )
-
-
-def packaged(folder: str) -> Path | None:
-    """The folder of named files shipped in the package (``occ._scenarios`` is the
-    repository's ``scenarios/``, ``occ._sweeps`` its ``sweeps/``), wherever occ is
-    installed; None if absent."""
-    try:
-        root = resources.files(f"occ._{folder}")
-    except ModuleNotFoundError:
-        return None
-    path = Path(str(root))
-    return path if path.is_dir() else None
-
-
-def scenario_directories() -> list[Path]:
-    """Where named scenarios are looked up: ./scenarios, then the ones shipped with occ."""
-    here = Path.cwd() / "scenarios"
-    return [p for p in dict.fromkeys([here, packaged("scenarios")]) if p is not None
-            and p.is_dir()]
 
 
 @dataclass(frozen=True)
@@ -398,21 +379,6 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def list_scenarios() -> dict[str, str]:
-    """Every named scenario with the first line of its description."""
-    found: dict[str, str] = {}
-    for directory in scenario_directories():
-        for path in sorted(directory.glob("*.toml")):
-            if path.stem in found:
-                continue
-            try:
-                description = tomllib.loads(path.read_text()).get("description", "")
-            except (OSError, tomllib.TOMLDecodeError):
-                description = "(unreadable: run `occ show` for the error)"
-            found[path.stem] = description.strip().splitlines()[0] if description else ""
-    return found
 
 
 def with_size(

@@ -46,9 +46,10 @@ import pandas as pd
 
 from occ.errors import OccError, ParameterError, ScenarioError
 from occ.learners import LEARNERS
+from occ.named import packaged
 from occ.params import Real
 from occ.results import atomic_write
-from occ.scenarios import LearnerSpec, Scenario, load_scenario, packaged
+from occ.scenarios import LearnerSpec, Scenario, load_scenario
 
 SWEEP_KEYS = ("name", "description", "scenarios", "T", "seeds", "seed_block", "learners",
               "checkpoints")

@@ -8,7 +8,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from occ.scenarios import packaged, scenario_directories
+from occ.named import packaged, scenario_directories
 
 ROOT = Path(__file__).resolve().parents[1]
 
