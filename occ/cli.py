@@ -71,36 +71,40 @@ def list_command() -> None:
         click.echo(f"{name:<{width}}  {description}")
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if value is None:
-        return '"(not set)"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
-def _toml_lines(table: dict[str, Any], prefix: str = "") -> list[str]:
-    lines = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
-    for k, v in table.items():
-        if isinstance(v, dict):
-            lines += ["", f"[{prefix}{k}]"] + _toml_lines(v, f"{prefix}{k}.")
-    return lines
-
-
 @cli.command("show")
 @click.argument("name")
 def show_command(name: str) -> None:
-    """Print a scenario's full configuration, defaults filled in."""
+    """Print a scenario as a scenario file, every default filled in."""
+    from occ.scenario_file import scenario_toml
     from occ.scenarios import load_scenario
 
-    resolved = load_scenario(name).resolved()
-    description = resolved.pop("description")
-    click.echo("\n".join(f"# {line}" for line in description.strip().splitlines()))
-    click.echo("\n".join(_toml_lines(resolved)))
+    click.echo(scenario_toml(load_scenario(name).resolved()), nl=False)
+
+
+@cli.command("new")
+@click.argument("name")
+@click.option("--from", "source", default="default", show_default=True,
+              help="The scenario to copy (a name or a file).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("scenarios"), show_default=True, help="Folder to write NAME.toml in.")
+def new_command(name: str, source: str, folder: Path) -> None:
+    """Write an editable copy of a scenario as FOLDER/NAME.toml (never overwrites)."""
+    import re
+
+    from occ.atomic import atomic_write
+    from occ.scenario_file import scenario_toml
+    from occ.scenarios import load_scenario
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or name.endswith(".toml"):
+        raise OccError(f"NAME: letters, digits and -_. only, not starting with a dot and "
+                       f"without .toml, got {name!r}")
+    target = folder / f"{name}.toml"
+    if target.exists():
+        raise OccError(f"{target}: exists already (occ new never overwrites)")
+    resolved = load_scenario(source).resolved()
+    resolved["name"] = name
+    atomic_write(target, lambda p: p.write_text(scenario_toml(resolved), encoding="utf-8"))
+    click.echo(f"scenario: {target} (run it with: occ run {target})")
 
 
 @cli.command("run")
