@@ -14,7 +14,15 @@ from occ.backend import get_namespace
 from occ.batches import DEFAULT_CHUNK, expand_learner
 from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
 from occ.harness import log_checkpoints, simulate
-from occ.results import RunResult, environment, metrics_frame, new_run_id, summarize, write_run
+from occ.results import (
+    RunResult,
+    check_formats,
+    environment,
+    metrics_frame,
+    new_run_id,
+    summarize,
+    write_run,
+)
 from occ.scenarios import Scenario, load_scenario, with_size
 from occ.statistics import DIVERGENCE_CAUSES
 
@@ -66,6 +74,8 @@ def run(
     backend: str = "numpy",
     chunk: int | None = None,
     out: str | Path | None = None,
+    figure_format: str | None = "png",
+    table_format: str = "csv",
     progress: Callable[[int], None] | None = None,
     keep_trajectories: bool = False,
     repetitions: np.ndarray | list[int] | None = None,
@@ -78,13 +88,15 @@ def run(
     whatever block it runs in). ``engine`` is ``"auto"`` (the compiled numba engine where
     it applies, else the reference per-step path), ``"reference"`` or ``"numba"``. With
     ``out``, the run folder
-    ``out/<scenario>/<run-id>`` is written (atomically) with tables, metadata and the
-    plot. ``keep_trajectories`` keeps every iterate ``w_t`` (memory grows with T) in
-    ``result.trajectories``. ``progress`` is called with the number of steps done in each
-    chunk (each of the two passes counts T steps).
+    ``out/<scenario>/<run-id>`` is written (atomically) with tables (``table_format``
+    ``"csv"`` or ``"parquet"``), metadata and the figures (``figure_format`` ``"png"``,
+    ``"svg"`` or ``"pdf"``; None draws none). ``keep_trajectories`` keeps every iterate
+    ``w_t`` (memory grows with T) in ``result.trajectories``. ``progress`` is called with
+    the number of steps done in each chunk (each of the two passes counts T steps).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T, seeds, seed)
+    check_formats(figure_format, table_format)  # before any computation
     xp = get_namespace(backend)
     repetitions = (np.arange(sc.seeds) if repetitions is None
                    else np.asarray(repetitions, dtype=np.int64))
@@ -148,5 +160,8 @@ def run(
     if out is not None:
         from occ.plots import plot_all
 
-        write_run(result, Path(out), sc.name, new_run_id(sc.seed), plot=plot_all)
+        draw = None if figure_format is None else (
+            lambda r, folder: plot_all(r, folder, figure_format))
+        write_run(result, Path(out), sc.name, new_run_id(sc.seed), plot=draw,
+                  table_format=table_format)
     return result

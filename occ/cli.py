@@ -116,8 +116,13 @@ def new_command(name: str, source: str, folder: Path) -> None:
               show_default=True, help="Folder under which the run folder is written.")
 @click.option("--backend", default="numpy", show_default=True,
               help="Array backend: numpy or cupy.")
+@click.option("--no-plots", is_flag=True, help="Write the tables only, no figures.")
+@click.option("--figure-format", default="png", show_default=True,
+              help="Figures as png, svg or pdf.")
+@click.option("--table-format", default="csv", show_default=True,
+              help="Tables as csv or parquet (needs pyarrow: the parquet extra).")
 def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | None, out: Path,
-                backend: str) -> None:
+                backend: str, no_plots: bool, figure_format: str, table_format: str) -> None:
     """Run a named scenario or a scenario file and write its results folder."""
     from occ.api import run
     from occ.backend import BACKENDS, get_namespace
@@ -129,9 +134,13 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
     sc = with_size(load_scenario(scenario), T, seeds, seed)
     if sys.stderr.isatty():
         with click.progressbar(length=2 * sc.T, label=sc.name, file=sys.stderr) as bar:
-            result = run(sc, backend=backend, out=out, progress=bar.update)
+            result = run(sc, backend=backend, out=out, progress=bar.update,
+                         figure_format=None if no_plots else figure_format,
+                         table_format=table_format)
     else:
-        result = run(sc, backend=backend, out=out)
+        result = run(sc, backend=backend, out=out,
+                     figure_format=None if no_plots else figure_format,
+                     table_format=table_format)
     _print_summary(result.summary)
     bad = result.violations
     if len(bad):
@@ -250,12 +259,15 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
 
 @cli.command("plot")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-def plot_command(run_dir: Path) -> None:
+@click.option("--figure-format", default="png", show_default=True,
+              help="Figures as png, svg or pdf.")
+def plot_command(run_dir: Path, figure_format: str) -> None:
     """Redraw the figures of a finished run folder."""
     from occ.plots import plot_all
-    from occ.results import read_run
+    from occ.results import check_formats, read_run
 
-    for path in plot_all(read_run(run_dir), run_dir):
+    check_formats(figure_format, "csv")
+    for path in plot_all(read_run(run_dir), run_dir, figure_format):
         click.echo(f"plot: {path}")
 
 

@@ -17,11 +17,12 @@ from scipy import stats as scipy_stats  # noqa: E402
 
 
 def _save(fig: Any, path: Any, layout: bool = True) -> None:
-    """Lay out (unless the figure laid itself out), write as PNG (the path may be a
-    temporary name) and close."""
+    """Lay out (unless the figure laid itself out), write in the format the name ends
+    with (png, svg or pdf; png otherwise) and close."""
     if layout:
         fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
+    suffix = Path(path).suffix.lstrip(".").lower()
+    fig.savefig(path, dpi=110, format=suffix if suffix in ("png", "svg", "pdf") else "png")
     plt.close(fig)
 
 
@@ -358,29 +359,31 @@ def plot_memory(result: Any, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_all(result: Any, folder: Path) -> list[Path]:
-    """Draw every figure of a run into ``folder``, each written atomically."""
+def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path]:
+    """Draw every figure of a run into ``folder`` as ``figure_format`` (png, svg or pdf),
+    each written atomically; returns the files written."""
     from occ.atomic import atomic_write
 
     folder = Path(folder)
     name = result.meta.get("scenario", {}).get("name", folder.name)
+    metrics = result.metrics
+    figures = [
+        ("regret", True, lambda p: plot_run(result, p, title=f"{name}: regret")),
+        ("average_regret", True, lambda p: plot_average(result, p)),
+        ("sensitivity", bool(result.meta.get("grids")), lambda p: plot_sensitivity(result, p)),
+        ("memory", bool(result.meta.get("scenario", {}).get("shape")),
+         lambda p: plot_memory(result, p)),
+        ("lower_bound", "expected_regret" in metrics, lambda p: plot_lower_bound(result, p)),
+        ("online_to_batch", "excess_risk" in metrics and bool((metrics.get(
+            "excess_risk", pd.Series(dtype=float)) > 0).any()),
+         lambda p: plot_online_to_batch(result, p)),
+    ]
     written = []
-    atomic_write(folder / "regret.png", lambda p: plot_run(result, p, title=f"{name}: regret"))
-    written.append(folder / "regret.png")
-    atomic_write(folder / "average_regret.png", lambda p: plot_average(result, p))
-    written.append(folder / "average_regret.png")
-    if result.meta.get("grids"):
-        atomic_write(folder / "sensitivity.png", lambda p: plot_sensitivity(result, p))
-        written.append(folder / "sensitivity.png")
-    if result.meta.get("scenario", {}).get("shape"):
-        atomic_write(folder / "memory.png", lambda p: plot_memory(result, p))
-        written.append(folder / "memory.png")
-    if "expected_regret" in result.metrics:
-        atomic_write(folder / "lower_bound.png", lambda p: plot_lower_bound(result, p))
-        written.append(folder / "lower_bound.png")
-    if "excess_risk" in result.metrics and (result.metrics["excess_risk"] > 0).any():
-        atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
-        written.append(folder / "online_to_batch.png")
+    for stem, wanted, draw in figures:
+        if wanted:
+            path = folder / f"{stem}.{figure_format}"
+            atomic_write(path, draw, keep_suffix=True)
+            written.append(path)
     return written
 
 

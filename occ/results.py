@@ -173,11 +173,57 @@ def environment() -> dict[str, Any]:
     }
 
 
-def _write_files(result: RunResult, folder: Path) -> None:
-    atomic_write(folder / "metrics.csv", lambda p: result.metrics.to_csv(p, index=False))
-    atomic_write(folder / "bounds.csv", lambda p: result.bounds.to_csv(p, index=False))
-    atomic_write(folder / "summary.csv", lambda p: result.summary.to_csv(p, index=False))
-    atomic_write(folder / "facts.csv", lambda p: result.facts.to_csv(p, index=False))
+TABLE_FORMATS = ("csv", "parquet")
+"""How the tables are written: CSV, or Parquet (the same columns; needs pyarrow, the
+``parquet`` extra)."""
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def check_formats(figure_format: str | None, table_format: str) -> None:
+    """Refuse an unknown figure or table format (and Parquet without pyarrow) up front."""
+    from occ.errors import OccError
+
+    if figure_format is not None and figure_format not in FIGURE_FORMATS:
+        raise OccError(f"--figure-format: must be one of {', '.join(FIGURE_FORMATS)}, "
+                       f"got {figure_format!r}")
+    _check_table_format(table_format)
+
+
+def _check_table_format(table_format: str) -> None:
+    from occ.errors import OccError
+
+    if table_format not in TABLE_FORMATS:
+        raise OccError(f"--table-format: must be one of {', '.join(TABLE_FORMATS)}, "
+                       f"got {table_format!r}")
+    if table_format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise OccError("--table-format parquet: needs pyarrow (pip install "
+                           "'occ[parquet]')") from None
+
+
+def _write_table(frame: pd.DataFrame, folder: Path, name: str, table_format: str) -> None:
+    if table_format == "parquet":
+        atomic_write(folder / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
+    else:
+        atomic_write(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False))
+
+
+def _read_table(folder: Path, name: str, **csv_options: Any) -> pd.DataFrame | None:
+    """``name.csv`` or ``name.parquet`` of a run folder; None if neither is there."""
+    if (folder / f"{name}.parquet").is_file():
+        return pd.read_parquet(folder / f"{name}.parquet")
+    if (folder / f"{name}.csv").is_file():
+        return pd.read_csv(folder / f"{name}.csv", **csv_options)
+    return None
+
+
+def _write_files(result: RunResult, folder: Path, table_format: str = "csv") -> None:
+    for name in ("metrics", "bounds", "summary", "facts"):
+        _write_table(getattr(result, name), folder, name, table_format)
     atomic_write(folder / "meta.json", lambda p: p.write_text(
         json.dumps(result.meta, indent=2, default=_json_default) + "\n"))
 
@@ -187,15 +233,17 @@ def new_run_id(seed: int) -> str:
 
 
 def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
-              plot: Callable[[RunResult, Path], None] | None = None) -> Path:
+              plot: Callable[[RunResult, Path], None] | None = None,
+              table_format: str = "csv") -> Path:
     """Write the run folder ``out/<scenario>/<run-id>`` atomically and return its path."""
+    _check_table_format(table_format)
     final = Path(out) / scenario_name / run_id
     if final.exists():
         raise FileExistsError(f"{final} exists already; results are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=final.parent))
     try:
-        _write_files(result, staging)
+        _write_files(result, staging, table_format)
         if plot is not None:
             plot(result, staging)
         os.rename(staging, final)
@@ -213,17 +261,16 @@ def read_run(folder: str | Path) -> RunResult:
     from occ.errors import OccError
 
     folder = Path(folder)
-    missing = [n for n in ("metrics.csv", "bounds.csv", "meta.json")
-               if not (folder / n).is_file()]
+    metrics = _read_table(folder, "metrics")
+    bounds = _read_table(folder, "bounds", dtype={"note": str, "learner": str})
+    missing = [n for n, v in (("metrics.csv", metrics), ("bounds.csv", bounds)) if v is None]
+    missing += [] if (folder / "meta.json").is_file() else ["meta.json"]
     if missing:
         raise OccError(f"{folder}: not a run folder (missing {', '.join(missing)})")
-    metrics = pd.read_csv(folder / "metrics.csv")
-    bounds = pd.read_csv(folder / "bounds.csv", dtype={"note": str, "learner": str})
     bounds["note"] = bounds["note"].fillna("")
     meta = json.loads((folder / "meta.json").read_text())
-    facts_path = folder / "facts.csv"
-    facts = pd.read_csv(facts_path) if facts_path.is_file() else pd.DataFrame()
-    summary_path = folder / "summary.csv"
-    summary = (pd.read_csv(summary_path) if summary_path.is_file()
-               else summarize(metrics, bounds, facts))
+    facts = _read_table(folder, "facts")
+    facts = pd.DataFrame() if facts is None else facts
+    summary = _read_table(folder, "summary")
+    summary = summarize(metrics, bounds, facts) if summary is None else summary
     return RunResult(metrics, bounds, summary, meta, folder, facts=facts)
