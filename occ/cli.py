@@ -141,7 +141,7 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
         result = run(sc, backend=backend, out=out,
                      figure_format=None if no_plots else figure_format,
                      table_format=table_format)
-    _print_summary(result.summary)
+    _print_summary(result)
     bad = result.violations
     if len(bad):
         click.echo(f"WARNING: {len(bad)} bound violations (see bounds.csv)", err=True)
@@ -152,12 +152,43 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
     click.echo(f"results: {result.path}")
 
 
-def _print_summary(summary: Any) -> None:
-    cols = ["learner", "final_regret_mean", "final_regret_ci95_low", "final_regret_ci95_high",
-            "regret_exponent", "violations", "diverged_seeds"]
-    ratio_cols = [c for c in summary.columns if c.startswith("worst_ratio_")]
-    with _pandas().option_context("display.width", 200, "display.max_columns", 50):
-        click.echo(summary[cols + ratio_cols].to_string(index=False, float_format="%.4g"))
+def _print_summary(result: Any) -> None:
+    """A compact summary that fits 100 columns (the full table is summary.csv): per learner
+    the final regret with its 95% interval, the fitted exponent, violations and diverged
+    seeds; then per learner each bound's worst ratio with the rows it was checked on,
+    identities and facts apart."""
+    import textwrap
+
+    from occ.plots import IDENTITIES
+    from occ.report import bound_verdicts
+
+    summary = result.summary
+    width = max(7, *(len(str(x)) for x in summary["learner"]))
+    click.echo(f"{'learner':<{width}}  {'final regret [95% interval]':<30} exponent  "
+               "violations  diverged")
+    for _, row in summary.iterrows():
+        interval = (f"{row['final_regret_mean']:.4g} [{row['final_regret_ci95_low']:.3g}, "
+                    f"{row['final_regret_ci95_high']:.3g}]")
+        click.echo(f"{row['learner']:<{width}}  {interval:<30} {row['regret_exponent']:8.3f}  "
+                   f"{int(row['violations']):10d}  {int(row['diverged_seeds']):8d}")
+    verdicts = bound_verdicts(result)
+    facts = result.facts
+    for learner in summary["learner"]:
+        mine = verdicts[(verdicts["learner"] == learner) & (verdicts["checked"] > 0)]
+        parts = {"bounds": [], "identities": []}
+        for _, v in mine.iterrows():
+            flag = " VIOLATED" if v["violations"] else ""
+            text = f"{v['bound']} {v['worst_ratio']:.3g} ({v['checked']}/{v['rows']}){flag}"
+            parts["identities" if v["bound"] in IDENTITIES else "bounds"].append(text)
+        if len(facts):
+            for name, rows in facts[facts["learner"] == learner].groupby("fact", sort=False):
+                parts.setdefault("facts", []).append(f"{name} {rows['ratio'].max():.3g}")
+        for kind, items in parts.items():
+            if items:
+                click.echo(textwrap.fill(", ".join(items), width=100,
+                                         initial_indent=f"  {learner} {kind}: ",
+                                         subsequent_indent="    "))
+    click.echo("(worst ratio regret/bound, rows checked/rows; full table: summary.csv)")
 
 
 @cli.command("check")

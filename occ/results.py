@@ -126,6 +126,7 @@ def summarize(metrics: pd.DataFrame, bounds: pd.DataFrame,
         for name, rows_b in mine.groupby("bound", sort=False):
             ratios = rows_b["ratio"].dropna()
             row[f"worst_ratio_{name}"] = float(ratios.max()) if len(ratios) else np.nan
+            row[f"checked_{name}"] = int(rows_b["applicable"].astype(bool).sum())
         if facts is not None and len(facts):
             mine_facts = facts[facts["learner"] == learner]
             row["violations"] += int((~mine_facts["holds"].astype(bool)).sum())
