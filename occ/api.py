@@ -158,10 +158,13 @@ def run(
     if keep_trajectories:
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:
-        from occ.plots import plot_all
+        draw = None
+        if figure_format is not None:  # matplotlib only where figures are drawn
+            from occ.plots import plot_all
 
-        draw = None if figure_format is None else (
-            lambda r, folder: plot_all(r, folder, figure_format))
+            def draw(r: RunResult, folder: Path) -> None:
+                plot_all(r, folder, figure_format)
+
         write_run(result, Path(out), sc.name, new_run_id(sc.seed), plot=draw,
                   table_format=table_format)
     return result

@@ -490,3 +490,33 @@ def evaluate_facts(stats: Statistics, facts: Facts, learner: str | np.ndarray,
     if not frames:
         return pd.DataFrame(columns=FACT_COLUMNS)
     return pd.concat(frames, ignore_index=True)[FACT_COLUMNS]
+
+
+IDENTITIES = ("eq8", "eg_eq8")
+"""Bounds that are the exact sum of the per-step identity: equal to the regret for linear
+losses where no projection binds, so their ratio near 1 says nothing about slack (shown
+apart from the other bounds)."""
+
+
+def bound_verdicts(result: Any) -> pd.DataFrame:
+    """Per learner and bound of a run result: how many (seed, checkpoint) rows it applied
+    on out of how many, the worst ratio regret / bound, the violations and the verdict."""
+    bounds = result.bounds
+    if bounds.empty:
+        return pd.DataFrame(columns=["learner", "bound", "checked", "rows", "worst_ratio",
+                                     "violations", "verdict"])
+    applicable = bounds["applicable"].astype(bool)
+    violated = bounds["violated"].astype(bool)
+    rows = []
+    for (learner, name), group in bounds.groupby(["learner", "bound"], sort=False):
+        mask = applicable[group.index]
+        checked = int(mask.sum())
+        count = int(violated[group.index].sum())
+        ratios = group.loc[mask, "ratio"].dropna()
+        verdict = "VIOLATED" if count else ("holds" if checked else "not applicable")
+        notes = sorted({n for n in group.loc[~mask, "note"].fillna("") if n})
+        rows.append({"learner": learner, "bound": name, "checked": checked,
+                     "rows": len(group), "worst_ratio": float(ratios.max()) if len(ratios)
+                     else float("nan"), "violations": count, "verdict": verdict,
+                     "why_not_applicable": "; ".join(notes)})
+    return pd.DataFrame(rows)

@@ -159,8 +159,7 @@ def _print_summary(result: Any) -> None:
     identities and facts apart."""
     import textwrap
 
-    from occ.plots import IDENTITIES
-    from occ.report import bound_verdicts
+    from occ.bounds import IDENTITIES, bound_verdicts
 
     summary = result.summary
     width = max(7, *(len(str(x)) for x in summary["learner"]))

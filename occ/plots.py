@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats as scipy_stats  # noqa: E402
 
+from occ.bounds import IDENTITIES  # noqa: E402
+
 
 def _save(fig: Any, path: Any, layout: bool = True) -> None:
     """Lay out (unless the figure laid itself out), write in the format the name ends
@@ -99,9 +101,6 @@ def _caption(fig: Any, text: str) -> None:
     fig.text(0.01, 0.005, text, fontsize=7, color="0.3", ha="left", va="bottom")
 
 
-IDENTITIES = ("eq8", "eg_eq8")
-"""Bounds that are the exact sum of the per-step identity (equal to the regret for linear
-losses where no projection binds): drawn thin and under the regret, so as not to hide it."""
 
 
 def regret_figure(result: Any, title: str | None = None) -> Any:

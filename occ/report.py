@@ -21,10 +21,11 @@ from typing import Any
 import pandas as pd
 
 from occ.atomic import atomic_write
+from occ.bounds import bound_verdicts
 from occ.plots import average_figure, regret_figure
 from occ.results import RunResult
 
-__all__ = ["bound_verdicts", "render_report", "write_report"]
+__all__ = ["render_report", "write_report"]
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
@@ -37,30 +38,6 @@ th { background: #f2f2f2; } td.text, th.text { text-align: left; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .caption { color: #555; font-size: 0.85em; }
 """
-
-
-def bound_verdicts(result: RunResult) -> pd.DataFrame:
-    """Per learner and bound: how many (seed, checkpoint) rows it applied on out of how
-    many, the worst ratio regret / bound, the violations and the verdict."""
-    bounds = result.bounds
-    if bounds.empty:
-        return pd.DataFrame(columns=["learner", "bound", "checked", "rows", "worst_ratio",
-                                     "violations", "verdict"])
-    applicable = bounds["applicable"].astype(bool)
-    violated = bounds["violated"].astype(bool)
-    rows = []
-    for (learner, name), group in bounds.groupby(["learner", "bound"], sort=False):
-        mask = applicable[group.index]
-        checked = int(mask.sum())
-        count = int(violated[group.index].sum())
-        ratios = group.loc[mask, "ratio"].dropna()
-        verdict = "VIOLATED" if count else ("holds" if checked else "not applicable")
-        notes = sorted({n for n in group.loc[~mask, "note"].fillna("") if n})
-        rows.append({"learner": learner, "bound": name, "checked": checked,
-                     "rows": len(group), "worst_ratio": float(ratios.max()) if len(ratios)
-                     else float("nan"), "violations": count, "verdict": verdict,
-                     "why_not_applicable": "; ".join(notes)})
-    return pd.DataFrame(rows)
 
 
 def _figure_png(figure: Any) -> str:

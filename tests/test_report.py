@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from conftest import make_scenario
 
 import occ
+from occ.bounds import bound_verdicts
 from occ.cli import cli
-from occ.report import bound_verdicts, render_report
+from occ.report import render_report
 from occ.results import read_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
