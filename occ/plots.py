@@ -468,32 +468,67 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
 
             atomic_write(path, draw)
             written.append(path)
-    if "d" in final and final["d"].nunique() > 1:
-        path = folder / "final_regret_vs_d.png"
-        atomic_write(path, lambda p: _plot_dimension(final, bounds, p))
-        written.append(path)
+    if "d" in final:
+        for number, family in enumerate(dimension_families(sweep)):
+            rows = final[final["scenario"].isin(family)]
+            if rows["d"].nunique() < 2:
+                continue
+            path = folder / ("final_regret_vs_d.png" if number == 0
+                             else f"final_regret_vs_d_{number + 1}.png")
+            atomic_write(path, lambda p, rows=rows: _plot_dimension(
+                rows, bounds[bounds["scenario"].isin(rows["scenario"].unique())], p))
+            written.append(path)
     applicable = bounds[bounds["applicable"].astype(bool) & bounds["ratio"].notna()]
     if len(applicable):
         path = folder / "ratio_vs_T.png"
-
-        def draw_ratio(p: Path) -> None:
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            base = applicable.assign(base=applicable["learner"].str.replace(r"\[.*", "",
-                                                                            regex=True))
-            for (scenario, learner, bound), group in base.groupby(["scenario", "base", "bound"]):
-                curve = group.groupby("T")["ratio"].mean()
-                if len(curve) > 1:
-                    ax.plot(curve.index, curve.to_numpy(), marker="o", lw=1,
-                            label=f"{scenario}/{learner}/{bound}")
-            ax.set_xscale("log")
-            ax.set_xlabel("T")
-            ax.set_ylabel("mean regret / bound at T")
-            ax.set_title("regret / bound against T", fontsize=10)
-            ax.grid(True, alpha=0.3)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=6, ncol=2)
-            _save(fig, p)
-
-        atomic_write(path, draw_ratio)
+        atomic_write(path, lambda p: _plot_ratio_against_T(applicable, p))
         written.append(path)
     return written
+
+
+def dimension_families(sweep: Any) -> list[list[str]]:
+    """The sweep's scenarios grouped by everything but their dimension (and name, text,
+    size and seeds): final regret against d is drawn within a family only, never across
+    scenarios that differ in more than d."""
+    families: dict[str, list[str]] = {}
+    seen = set()
+    for cell in getattr(sweep, "cells", ()):
+        config = dict(cell.config.get("scenario", {}))
+        name = config.get("name", cell.scenario)
+        if name in seen:
+            continue
+        seen.add(name)
+        for key in ("name", "description", "path", "d", "shape", "seed", "seeds", "T",
+                    "check", "checkpoints", "chunk"):
+            config.pop(key, None)
+        families.setdefault(repr(sorted(config.items(), key=str)), []).append(name)
+    return [names for names in families.values() if len(names) > 1]
+
+
+def _plot_ratio_against_T(applicable: pd.DataFrame, path: Path) -> None:
+    _save(ratio_against_T_figure(applicable), path)
+
+
+def ratio_against_T_figure(applicable: pd.DataFrame) -> Any:
+    """The worst ratio regret/bound at T against T, per scenario, learner and bound: the
+    maximum over seeds and over the members of a learner's grid (a grid under study is
+    never averaged away); colours and line styles are never repeated."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    at_T = applicable[applicable["t"] == applicable["T"]] if "t" in applicable else applicable
+    base = at_T.assign(base=at_T["learner"].str.replace(r"\[.*", "", regex=True))
+    palette = plt.cm.tab20.colors
+    curves = [(key, group.groupby("T")["ratio"].max())
+              for key, group in base.groupby(["scenario", "base", "bound"])]
+    curves = [(key, curve) for key, curve in curves if len(curve) > 1]
+    for i, ((scenario, learner, bound), curve) in enumerate(curves):
+        ax.plot(curve.index, curve.to_numpy(), marker="o", lw=1,
+                color=palette[i % len(palette)],
+                ls=BOUND_STYLES[(i // len(palette)) % len(BOUND_STYLES)],
+                label=f"{scenario}/{learner}/{bound}")
+    ax.set_xscale("log")
+    ax.set_xlabel("T")
+    ax.set_ylabel("worst regret / bound at T")
+    ax.set_title("worst ratio over seeds and grid members, against T", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax, fontsize=6)
+    return fig
