@@ -24,6 +24,9 @@ import contextlib
 import json
 import os
 import platform
+import re
+import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -52,6 +55,7 @@ class RunResult:
     path: Path | None = None
     trajectories: dict[str, np.ndarray] = field(default_factory=dict)
     facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def violations(self) -> pd.DataFrame:
@@ -180,17 +184,102 @@ def environment() -> dict[str, Any]:
     }
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it exists: no change, thread-safe)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _owner_tag() -> str:
+    """``<host>-<pid>``: who wrote a temporary file or staging folder (so that a later run
+    can tell one left by a dead process from one still being written)."""
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+    return f"{host}-{os.getpid()}"
+
+
+_TAG = re.compile(r"\.~(?P<host>[A-Za-z0-9-]+)-(?P<pid>[0-9]+)~")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove the temporary files and staging folders in ``folder`` left by a process of
+    this host that no longer runs (a run killed with SIGKILL); return what was removed."""
+    removed: list[Path] = []
+    host = _owner_tag().rsplit("-", 1)[0]
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(".") or not entry.name.endswith((".tmp", ".partial")):
+            continue
+        match = _TAG.search(entry.name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+    return removed
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary_path)`` beside ``path``, then rename it into place."""
+    """Call ``write(temporary_path)`` beside ``path``, then rename it into place, with the
+    permissions a plain ``open`` would give (0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.~{_owner_tag()}~", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def usable_folder(path: Path | str, option: str = "--out") -> Path:
+    """Check, before any computing, that results can be written under ``path``: not empty,
+    not below a file, and writable where the first folder would be created. Returns the
+    path; :class:`~occ.errors.OccError` naming the option otherwise."""
+    from occ.errors import OccError
+
+    if str(path).strip() == "":
+        raise OccError(f"{option}: must be a folder path, got ''")
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():
+            raise OccError(f"{option}: {probe} is a broken symbolic link")
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if probe.exists() and not probe.is_dir():
+        raise OccError(f"{option}: {path} is below {probe}, which is a file, not a folder")
+    try:
+        test = tempfile.mkdtemp(prefix=".occ-write-test.", dir=probe)
+        os.rmdir(test)
+    except OSError as exc:
+        raise OccError(f"{option}: cannot write in {probe} ({exc.strerror})") from None
+    return path
 
 
 def _write_files(result: RunResult, folder: Path) -> None:
@@ -213,23 +302,60 @@ def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
     if final.exists():
         raise FileExistsError(f"{final} exists already; results are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=final.parent))
+    clean_stale(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.~{_owner_tag()}~", suffix=".partial",
+                                    dir=final.parent))
     try:
+        os.chmod(staging, 0o777 & ~current_umask())
         _write_files(result, staging)
         if plot is not None:
-            plot(result, staging)
+            try:
+                plot(result, staging)
+            except Exception as exc:  # the tables are kept; the figure is reported
+                result.warnings.append(f"figures not drawn ({type(exc).__name__}: {exc})")
         os.rename(staging, final)
     except BaseException:
-        for p in staging.glob("*"):
-            p.unlink(missing_ok=True)
-        staging.rmdir()
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     result.path = final
     return final
 
 
+def _read_table(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """A CSV table of a run folder, refusing one that is truncated or unreadable."""
+    from occ.errors import OccError
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(size - 1, 0))
+            last = handle.read(1)
+        if size == 0 or last != b"\n":
+            raise OccError(f"{path}: truncated (the last line is incomplete); the run folder "
+                           "is damaged")
+        return pd.read_csv(path, **kwargs)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise OccError(f"{path}: cannot read it ({reason}); the run folder is damaged") from None
+
+
+def _expected_rows(meta: dict[str, Any]) -> int | None:
+    """Rows metrics.csv must have: learner rows x seeds x checkpoints (None: unknown)."""
+    try:
+        labels = 0
+        for label in meta["learners"]:
+            grid = meta.get("grids", {}).get(label)
+            labels += len(grid["labels"]) if grid else 1
+        return labels * int(meta["seeds"]) * len(meta["checkpoints"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def read_run(folder: str | Path) -> RunResult:
-    """A run folder back as a :class:`RunResult`."""
+    """A run folder back as a :class:`RunResult`; a damaged folder (a missing, truncated
+    or unreadable table) is one :class:`~occ.errors.OccError`."""
     from occ.errors import OccError
 
     folder = Path(folder)
@@ -237,13 +363,26 @@ def read_run(folder: str | Path) -> RunResult:
                if not (folder / n).is_file()]
     if missing:
         raise OccError(f"{folder}: not a run folder (missing {', '.join(missing)})")
-    metrics = pd.read_csv(folder / "metrics.csv")
-    bounds = pd.read_csv(folder / "bounds.csv", dtype={"note": str, "learner": str})
-    bounds["note"] = bounds["note"].fillna("")
-    meta = json.loads((folder / "meta.json").read_text())
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        raise OccError(f"{folder / 'meta.json'}: not valid JSON; the run folder is "
+                       "damaged") from None
+    metrics = _read_table(folder / "metrics.csv")
+    missing = [c for c in METRIC_COLUMNS[:6] if c not in metrics.columns]
+    expected = _expected_rows(meta)
+    if missing or (expected is not None and len(metrics) != expected):
+        raise OccError(f"{folder / 'metrics.csv'}: has {len(metrics)} rows"
+                       + (f", meta.json promises {expected}" if expected is not None else "")
+                       + (f"; lacks {', '.join(missing)}" if missing else "")
+                       + "; the run folder is damaged")
+    bounds = _read_table(folder / "bounds.csv", dtype={"note": str, "learner": str})
+    bounds["note"] = bounds["note"].fillna("") if "note" in bounds else ""
     facts_path = folder / "facts.csv"
-    facts = pd.read_csv(facts_path) if facts_path.is_file() else pd.DataFrame()
+    facts = _read_table(facts_path) if facts_path.is_file() else pd.DataFrame()
     summary_path = folder / "summary.csv"
-    summary = (pd.read_csv(summary_path) if summary_path.is_file()
+    summary = (_read_table(summary_path) if summary_path.is_file()
                else summarize(metrics, bounds, facts))
     return RunResult(metrics, bounds, summary, meta, folder, facts=facts)
