@@ -4,13 +4,34 @@
 >>> result = occ.run("default", T=1000, seeds=5)      # doctest: +SKIP
 >>> result.summary                                      # doctest: +SKIP
 >>> learner = occ.make_learner("ogd", eta=0.1)
+
+The names below are imported on first use, so that ``import occ.cli`` (the command) is
+quick and a Ctrl-C while it starts is handled by the command, not shown as a traceback.
 """
 
 from __future__ import annotations
 
-from occ.api import run  # noqa: E402
-from occ.learners import LEARNERS, make_learner  # noqa: E402
-from occ.scenarios import list_scenarios, load_scenario  # noqa: E402
-from occ.version import __version__  # noqa: E402
+import importlib
+from typing import Any
+
+from occ.version import __version__
+
+_EXPORTS = {"run": "occ.api", "LEARNERS": "occ.learners", "make_learner": "occ.learners",
+            "list_scenarios": "occ.scenarios", "load_scenario": "occ.scenarios"}
 
 __all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'occ' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

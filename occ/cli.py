@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from occ.errors import OccError
+from occ.errors import OccError, one_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,13 +33,10 @@ class OccGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             code = 0
         except click.UsageError as exc:
-            click.echo(f"occ: error: {exc.format_message()}", err=True)
+            click.echo(f"occ: error: {one_line(exc.format_message())}", err=True)
             code = 2
-        except OccError as exc:
-            click.echo(f"occ: error: {exc}", err=True)
-            code = 2
-        except FileExistsError as exc:
-            click.echo(f"occ: error: {exc}", err=True)
+        except (OccError, FileExistsError) as exc:
+            click.echo(f"occ: error: {one_line(str(exc))}", err=True)
             code = 2
         except click.exceptions.Exit as exc:
             code = exc.exit_code

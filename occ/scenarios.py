@@ -143,6 +143,8 @@ class Scenario:
 
 def _int(table: dict, key: str, default: Any, low: int, high: int = MAX_COUNT) -> int:
     value = table.get(key, default)
+    if value is None:
+        raise ParameterError(key, f"is required: an integer >= {low}")
     try:
         return Integer(low=low, high=high).check(value)
     except (ValueError, TypeError):
@@ -162,7 +164,7 @@ def _fits(d: int) -> None:
 def _check_finite(value: Any, path: str) -> None:
     """Reject NaN/inf anywhere in a parameter table (TOML allows `nan` and `inf`)."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise ParameterError(path, f"must be finite, got {value!r}")
+        raise ParameterError(path, f"must be a finite number, got {value!r}")
     if isinstance(value, list):
         for i, v in enumerate(value):
             _check_finite(v, f"{path}[{i}]")
