@@ -131,7 +131,8 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
         with click.progressbar(length=2 * sc.T, label=sc.name, file=sys.stderr) as bar:
             result = run(sc, backend=backend, out=out, progress=bar.update)
     elif estimate.seconds > PROGRESS_SECONDS:
-        result = run(sc, backend=backend, out=out, progress=ProgressLines(sc.name, 2 * sc.T))
+        result = run(sc, backend=backend, out=out, progress=ProgressLines(sc.name, 2 * sc.T,
+                                                                  PROGRESS_EVERY))
     else:
         result = run(sc, backend=backend, out=out)
     for warning in result.warnings:
@@ -149,6 +150,8 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
 
 PROGRESS_SECONDS = 20.0
 """A run estimated above this prints progress lines even when stderr is not a terminal."""
+PROGRESS_EVERY = 30.0
+"""Seconds between two progress lines."""
 
 
 class ProgressLines:

@@ -363,6 +363,22 @@ def _store(cell: Cell, outcome: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {k: v for k, v in outcome.items() if k not in ("metrics", "bounds")}
 
 
+def clean_locks(folder: Path) -> int:
+    """Remove the lock files no process holds (left by a runner that was killed)."""
+    import fcntl
+
+    removed = 0
+    for path in Path(folder).glob("*.lock"):
+        try:
+            with open(path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                path.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue  # held: a cell in progress elsewhere
+    return removed
+
+
 class CellLock:
     """An exclusive lock on one cell (``cells/<key>.lock``, ``flock``): two sweeps of one
     file never compute a cell twice. The kernel releases it when its holder dies."""
@@ -374,14 +390,22 @@ class CellLock:
     def acquire(self) -> bool:
         import fcntl
 
-        handle = open(self.path, "a")  # noqa: SIM115 (held until release)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        for _ in range(5):
+            handle = open(self.path, "a")  # noqa: SIM115 (held until release)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+            try:  # the file may have been removed (released) between open and flock
+                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.handle = handle
+                return True
             handle.close()
-            return False
-        self.handle = handle
-        return True
+        return False
 
     def release(self) -> None:
         if self.handle is not None:
@@ -417,6 +441,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
     folder.mkdir(parents=True, exist_ok=True)
     clean_stale(folder)
     clean_stale(out)
+    clean_locks(folder)
     todo = [c for c in sweep.cells if not (folder / f"{c.key}.csv").is_file()]
     todo = list({c.key: c for c in todo}.values())
     if max_cells is not None:
