@@ -27,6 +27,7 @@ its index, and the collected table is sorted.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -38,7 +39,7 @@ import multiprocessing
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -560,6 +561,25 @@ def _worker_init(plugins: tuple[str, ...], parent: int) -> None:
     _import_plugins(plugins)
 
 
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """SIGINT ignored while pool workers may be started: a disposition of SIG_IGN survives
+    exec and Python keeps it, so workers never see a Ctrl-C (not even while they import);
+    the parent alone handles it and stops them. (A Ctrl-C in these few milliseconds is
+    lost; the next one is not.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
 class _Pool:
     """A process pool that is replaced when a worker dies (the cells in flight then raise
     :class:`BrokenWorkerError` and are resubmitted by :func:`_schedule`)."""
@@ -577,13 +597,14 @@ class _Pool:
 
     def submit(self, cell: Cell, plugins: tuple[str, ...]) -> futures.Future:
         outer: futures.Future = futures.Future()
-        if getattr(self.pool, "_broken", False):
-            self._replace()
-        try:
-            inner = self.pool.submit(run_cell, cell, plugins)
-        except futures.process.BrokenProcessPool:
-            self._replace()
-            inner = self.pool.submit(run_cell, cell, plugins)
+        with _no_interrupt():  # a worker started now inherits SIGINT ignored
+            if getattr(self.pool, "_broken", False):
+                self._replace()
+            try:
+                inner = self.pool.submit(run_cell, cell, plugins)
+            except futures.process.BrokenProcessPool:
+                self._replace()
+                inner = self.pool.submit(run_cell, cell, plugins)
 
         def relay(f: futures.Future) -> None:
             try:
