@@ -318,10 +318,15 @@ def plot_command(run_dir: Path) -> None:
     from occ.results import read_run
 
     result = read_run(run_dir)
+    from occ.errors import FigureError
     from occ.plots import plot_all
 
-    for path in plot_all(result, run_dir):
-        click.echo(f"plot: {path}")
+    try:
+        for path in plot_all(result, run_dir):
+            click.echo(f"plot: {path}")
+    except FigureError as exc:
+        click.echo(f"WARNING: {one_line(str(exc))}", err=True)
+        raise click.exceptions.Exit(1) from None
 
 
 def main() -> None:

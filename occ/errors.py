@@ -54,3 +54,7 @@ class UnknownNameError(OccError, KeyError):
 
 class BackendError(OccError):
     """The requested array backend is not available here."""
+
+
+class FigureError(OccError):
+    """Figures that could not be drawn (the tables they come from are kept)."""

@@ -258,28 +258,34 @@ def plot_memory(result: Any, path: Path) -> None:
 
 
 def plot_all(result: Any, folder: Path) -> list[Path]:
-    """Draw every figure of a run into ``folder``, each written atomically."""
+    """Draw every figure of a run into ``folder``, each written atomically. A figure that
+    cannot be drawn is skipped and the others are drawn; then
+    :class:`~occ.errors.FigureError` lists what was skipped."""
+    from occ.errors import FigureError
     from occ.results import atomic_write
 
     folder = Path(folder)
     name = result.meta.get("scenario", {}).get("name", folder.name)
-    written = []
-    atomic_write(folder / "regret.png", lambda p: plot_run(result, p, title=f"{name}: regret"))
-    written.append(folder / "regret.png")
-    atomic_write(folder / "average_regret.png", lambda p: plot_average(result, p))
-    written.append(folder / "average_regret.png")
+    figures = [("regret.png", lambda p: plot_run(result, p, title=f"{name}: regret")),
+               ("average_regret.png", lambda p: plot_average(result, p))]
     if result.meta.get("grids"):
-        atomic_write(folder / "sensitivity.png", lambda p: plot_sensitivity(result, p))
-        written.append(folder / "sensitivity.png")
+        figures.append(("sensitivity.png", lambda p: plot_sensitivity(result, p)))
     if result.meta.get("scenario", {}).get("shape"):
-        atomic_write(folder / "memory.png", lambda p: plot_memory(result, p))
-        written.append(folder / "memory.png")
+        figures.append(("memory.png", lambda p: plot_memory(result, p)))
     if "expected_regret" in result.metrics:
-        atomic_write(folder / "lower_bound.png", lambda p: plot_lower_bound(result, p))
-        written.append(folder / "lower_bound.png")
+        figures.append(("lower_bound.png", lambda p: plot_lower_bound(result, p)))
     if "excess_risk" in result.metrics:
-        atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
-        written.append(folder / "online_to_batch.png")
+        figures.append(("online_to_batch.png", lambda p: plot_online_to_batch(result, p)))
+    written, skipped = [], []
+    for filename, draw in figures:
+        try:
+            atomic_write(folder / filename, draw)
+            written.append(folder / filename)
+        except Exception as exc:  # reported below; the other figures are still drawn
+            plt.close("all")
+            skipped.append(f"{filename} ({type(exc).__name__}: {exc})")
+    if skipped:
+        raise FigureError(f"figures not drawn: {'; '.join(skipped)}")
     return written
 
 

@@ -312,7 +312,10 @@ def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
             try:
                 plot(result, staging)
             except Exception as exc:  # the tables are kept; the figure is reported
-                result.warnings.append(f"figures not drawn ({type(exc).__name__}: {exc})")
+                from occ.errors import FigureError
+
+                result.warnings.append(str(exc) if isinstance(exc, FigureError) else
+                                       f"figures not drawn ({type(exc).__name__}: {exc})")
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

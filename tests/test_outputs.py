@@ -61,8 +61,13 @@ def test_a_failing_figure_keeps_the_run(scenario_file: Path, tmp_path: Path,
     out = tmp_path / "out"
     result = invoke("run", str(scenario_file), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "WARNING: figures not drawn (RuntimeError: no font today)" in result.stderr
+    assert ("WARNING: figures not drawn: regret.png (RuntimeError: no font today)"
+            in result.stderr), result.stderr
     folder = next((out / "tiny").iterdir())
+    assert (folder / "average_regret.png").stat().st_size > 0  # the others are drawn
+    assert not (folder / "regret.png").exists()
+    redraw = invoke("plot", str(folder))
+    assert redraw.exit_code == 1 and "regret.png" in redraw.stderr
     for name in ("metrics.csv", "bounds.csv", "summary.csv", "meta.json"):
         assert (folder / name).stat().st_size > 0
     assert not list(out.rglob("*.partial"))
