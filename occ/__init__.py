@@ -5,30 +5,33 @@
 >>> result.summary                                      # doctest: +SKIP
 >>> learner = occ.make_learner("ogd", eta=0.1)
 
-The names below are imported on first use (PEP 562), so that ``occ --help`` and
-``occ list`` do not pay for NumPy, SciPy, pandas and numba.
+The names below are imported on first use, so that ``import occ.cli`` (the command) is
+quick and a Ctrl-C while it starts is handled by the command, not shown as a traceback.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+import importlib
 from typing import Any
 
 from occ.version import __version__
 
-_LAZY = {"run": "occ.api", "LEARNERS": "occ.learners", "make_learner": "occ.learners",
-         "list_scenarios": "occ.named", "load_scenario": "occ.scenarios"}
+_EXPORTS = {"run": "occ.api", "LEARNERS": "occ.learners", "make_learner": "occ.learners",
+            "list_scenarios": "occ.named", "load_scenario": "occ.scenarios"}
 
 __all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'occ' has no attribute {name!r}")
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'occ' has no attribute {name!r}") from None
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -3,6 +3,7 @@ compare final regrets and worst ratios against a committed baseline."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from occ.api import run
 from occ.errors import OccError
 from occ.results import RunResult, atomic_write, mean_interval
 from occ.scenarios import list_scenarios, load_scenario
+from occ.textfiles import read_text
 
 BASELINE_TOLERANCE = 1e-6
 """Default relative tolerance written into a new baseline file: runs are deterministic,
@@ -174,14 +176,21 @@ def baseline_rows(table: pd.DataFrame, tolerance: float = BASELINE_TOLERANCE) ->
 
 
 def read_baseline(path: Path) -> pd.DataFrame:
+    """The baseline table; a file that is not one (unreadable, not UTF-8, not CSV, other
+    columns, values that are not numbers) is one :class:`OccError` naming it."""
+    text = read_text(Path(path), str(path), "baseline")
     try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise OccError(f"{path}: cannot read the baseline ({exc})") from None
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:120]
+        raise OccError(f"{path}: cannot read the baseline ({reason})") from None
     missing = [c for c in BASELINE_COLUMNS if c not in frame.columns]
     if missing:
         raise OccError(f"{path}: baseline lacks the columns {', '.join(missing)}; "
                        f"expected {', '.join(BASELINE_COLUMNS)}")
+    for column in ("value", "tolerance"):
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise OccError(f"{path}: baseline column {column!r} must hold numbers")
     return frame
 
 

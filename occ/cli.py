@@ -8,12 +8,13 @@ is violated or the baseline moved.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from occ.errors import OccError
+from occ.errors import OccError, one_line
 
 
 def _pandas() -> Any:
@@ -36,19 +37,18 @@ class OccGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             code = 0
         except click.UsageError as exc:
-            click.echo(f"occ: error: {exc.format_message()}", err=True)
+            click.echo(f"occ: error: {one_line(exc.format_message())}", err=True)
             code = 2
-        except OccError as exc:
-            click.echo(f"occ: error: {exc}", err=True)
-            code = 2
-        except FileExistsError as exc:
-            click.echo(f"occ: error: {exc}", err=True)
+        except (OccError, FileExistsError) as exc:
+            click.echo(f"occ: error: {one_line(str(exc))}", err=True)
             code = 2
         except click.exceptions.Exit as exc:
             code = exc.exit_code
-        except click.Abort:
-            click.echo("occ: aborted", err=True)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("occ: interrupted; results already written are kept", err=True)
             code = 130
+        except BrokenPipeError:
+            code = 1
         if standalone_mode:
             sys.exit(code)
         return code
@@ -112,8 +112,8 @@ def new_command(name: str, source: str, folder: Path) -> None:
 @click.option("--T", "T", type=int, default=None, help="Horizon (overrides the file).")
 @click.option("--seeds", type=int, default=None, help="Number of repetitions.")
 @click.option("--seed", type=int, default=None, help="Base seed.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
-              show_default=True, help="Folder under which the run folder is written.")
+@click.option("--out", type=str, default="results", show_default=True,
+              help="Folder under which the run folder is written.")
 @click.option("--backend", default="numpy", show_default=True,
               help="Array backend: numpy or cupy.")
 @click.option("--no-plots", is_flag=True, help="Write the tables only, no figures.")
@@ -121,26 +121,38 @@ def new_command(name: str, source: str, folder: Path) -> None:
               help="Figures as png, svg or pdf.")
 @click.option("--table-format", default="csv", show_default=True,
               help="Tables as csv or parquet (needs pyarrow: the parquet extra).")
-def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | None, out: Path,
-                backend: str, no_plots: bool, figure_format: str, table_format: str) -> None:
+@click.option("--allow-large", is_flag=True,
+              help="Run even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
+def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | None, out: str,
+                backend: str, no_plots: bool, figure_format: str, table_format: str,
+                allow_large: bool) -> None:
     """Run a named scenario or a scenario file and write its results folder."""
-    from occ.api import run
     from occ.backend import BACKENDS, get_namespace
+    from occ.limits import check, scenario_estimate
+    from occ.results import usable_folder
     from occ.scenarios import load_scenario, with_size
 
     if backend not in BACKENDS:
         raise OccError(f"--backend: must be one of numpy, cupy, got {backend!r}")
-    get_namespace(backend)
+    out = usable_folder(out, "--out")
     sc = with_size(load_scenario(scenario), T, seeds, seed)
+    estimate = scenario_estimate(sc)
+    check(sc.path or sc.name, estimate, allow_large)
+    get_namespace(backend)
+    from occ.api import run
+
+    formats = {"figure_format": None if no_plots else figure_format,
+               "table_format": table_format}
     if sys.stderr.isatty():
         with click.progressbar(length=2 * sc.T, label=sc.name, file=sys.stderr) as bar:
-            result = run(sc, backend=backend, out=out, progress=bar.update,
-                         figure_format=None if no_plots else figure_format,
-                         table_format=table_format)
+            result = run(sc, backend=backend, out=out, progress=bar.update, **formats)
+    elif estimate.seconds > PROGRESS_SECONDS:
+        result = run(sc, backend=backend, out=out, progress=ProgressLines(sc.name, 2 * sc.T,
+                                                                  PROGRESS_EVERY), **formats)
     else:
-        result = run(sc, backend=backend, out=out,
-                     figure_format=None if no_plots else figure_format,
-                     table_format=table_format)
+        result = run(sc, backend=backend, out=out, **formats)
+    for warning in result.warnings:
+        click.echo(f"WARNING: {warning}; the tables are written", err=True)
     _print_summary(result)
     bad = result.violations
     if len(bad):
@@ -150,6 +162,28 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
         click.echo(f"WARNING: {diverged} repetitions diverged (see meta.json 'diverged')",
                    err=True)
     click.echo(f"results: {result.path}")
+
+
+PROGRESS_SECONDS = 20.0
+"""A run estimated above this prints progress lines even when stderr is not a terminal."""
+PROGRESS_EVERY = 30.0
+"""Seconds between two progress lines."""
+
+
+class ProgressLines:
+    """Progress as occasional lines on stderr (where no progress bar can be drawn)."""
+
+    def __init__(self, name: str, total: int, every: float = 30.0) -> None:
+        self.name, self.total, self.every = name, total, every
+        self.done, self.started, self.shown = 0, time.monotonic(), time.monotonic()
+
+    def __call__(self, steps: int) -> None:
+        self.done += steps
+        now = time.monotonic()
+        if now - self.shown >= self.every:
+            self.shown = now
+            click.echo(f"occ: {self.name}: {100 * self.done / self.total:.1f}% of "
+                       f"{self.total} steps after {now - self.started:.0f} s", err=True)
 
 
 def _print_summary(result: Any) -> None:
@@ -203,11 +237,18 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
 
     Exit 0 when every bound holds (and the baseline matches), 1 otherwise.
     """
+
     from occ.check import check_table, compare_baseline, read_baseline, write_baseline
+    from occ.results import usable_folder
 
     if baseline is not None and not update_baseline and not baseline.is_file():
         raise OccError(f"--baseline: {baseline} does not exist (create it with "
                        "--update-baseline)")
+    old = None
+    if baseline is not None and (not update_baseline or baseline.is_file()):
+        old = read_baseline(baseline)  # before the check: a bad file fails at once
+    if update_baseline:
+        usable_folder((baseline or Path("results/baseline.csv")).parent, "--baseline")
     table = check_table(names or None, backend=backend)
     shown = table[table["verdict"] != "info"]
     with _pandas().option_context("display.width", 200, "display.max_rows", 10000):
@@ -222,7 +263,7 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
         write_baseline(table, path)
         click.echo(f"baseline written: {path}")
     elif baseline is not None:
-        moved = compare_baseline(table, read_baseline(baseline))
+        moved = compare_baseline(table, old)
         if len(moved):
             failed = True
             with _pandas().option_context("display.width", 200):
@@ -243,25 +284,43 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler "
               "(tcp://host:8786); without it --executor dask starts a local cluster.")
 @click.option("--workers", type=int, default=None, help="Processes (default: every core).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=str, default=None,
               help="Sweep folder (default: results/sweeps/<sweep name>).")
 @click.option("--status", "show_status", is_flag=True, help="Only say how many cells are done.")
 @click.option("--plugin", "plugins", multiple=True,
               help="A module each worker imports first (it registers extra learners).")
 @click.option("--max-cells", type=int, default=None, hidden=True)
+@click.option("--allow-large", is_flag=True,
+              help="Run even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
 def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, workers: int | None,
-                  out: Path | None, show_status: bool, plugins: tuple[str, ...],
-                  max_cells: int | None) -> None:
+                  out: str | None, show_status: bool, plugins: tuple[str, ...],
+                  max_cells: int | None, allow_large: bool) -> None:
     """Run a sweep: every unfinished cell, then collect sweep.csv and the figures.
 
     Exit 0 when every cell is done, 1 when some failed (they are retried next time).
     """
-    from occ.sweeps import load_sweep, run_sweep, status
+    from occ.results import usable_folder
+    from occ.sweeps import (
+        check_scheduler_address,
+        check_size,
+        load_sweep,
+        reach_scheduler,
+        run_sweep,
+        status,
+    )
 
     if executor not in ("local", "dask"):
         raise OccError(f"--executor: must be one of local, dask, got {executor!r}")
-    if workers is not None and workers < 1:
-        raise OccError(f"--workers: must be an integer >= 1, got {workers}")
+    if workers is not None and not 1 <= workers <= 4096:
+        raise OccError(f"--workers: must be an integer >= 1 and <= 4096, got {workers}")
+    if max_cells is not None and max_cells < 1:
+        raise OccError(f"--max-cells: must be an integer >= 1, got {max_cells}")
+    if scheduler is not None:
+        if executor != "dask":
+            raise OccError("--scheduler: needs --executor dask")
+        check_scheduler_address(scheduler)
+    if out is not None:
+        out = usable_folder(out, "--out")
     import importlib
 
     for module in plugins:
@@ -270,18 +329,26 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
         except ImportError as exc:
             raise OccError(f"--plugin {module}: cannot import it ({exc})") from None
     sweep = load_sweep(sweep_file)
-    out = out or Path("results") / "sweeps" / sweep.name
+    out = usable_folder(out or Path("results") / "sweeps" / sweep.name, "--out")
+    if scheduler is not None and not show_status:
+        reach_scheduler(scheduler)
     counts = status(sweep, out)
     if show_status:
         click.echo(f"{sweep.name}: {counts['done']} of {counts['cells']} cells done, "
                    f"{counts['failed']} failed, {counts['pending']} pending ({out})")
         return
+    check_size(sweep, allow_large)
     click.echo(f"{sweep.name}: {counts['cells']} cells, {counts['done']} already done")
     report = run_sweep(sweep, out, executor=executor, workers=workers, scheduler=scheduler,
                        max_cells=max_cells, plugins=plugins)
     final = report["status"]
     for failed in report["failed"]:
         click.echo(f"FAILED cell {failed['key']}: {failed.get('error', '')}", err=True)
+    if report.get("busy"):
+        click.echo(f"{report['busy']} cells are being computed by another occ sweep; run "
+                   "again when it ends to collect them", err=True)
+    for warning in report.get("warnings", []):
+        click.echo(f"WARNING: {warning}; the tables are written", err=True)
     click.echo(f"computed {report['computed']} cells; {final['done']} of {final['cells']} "
                f"done; table: {out / 'sweep.csv'}")
     raise click.exceptions.Exit(1 if final["done"] < final["cells"] else 0)
@@ -293,12 +360,19 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
               help="Figures as png, svg or pdf.")
 def plot_command(run_dir: Path, figure_format: str) -> None:
     """Redraw the figures of a finished run folder."""
-    from occ.plots import plot_all
     from occ.results import check_formats, read_run
 
     check_formats(figure_format, "csv")
-    for path in plot_all(read_run(run_dir), run_dir, figure_format):
-        click.echo(f"plot: {path}")
+    result = read_run(run_dir)
+    from occ.errors import FigureError
+    from occ.plots import plot_all
+
+    try:
+        for path in plot_all(result, run_dir, figure_format):
+            click.echo(f"plot: {path}")
+    except FigureError as exc:
+        click.echo(f"WARNING: {one_line(str(exc))}", err=True)
+        raise click.exceptions.Exit(1) from None
 
 
 @cli.command("report")
@@ -317,7 +391,11 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except KeyboardInterrupt:  # before click's own handling took over
+        sys.stderr.write("occ: interrupted\n")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

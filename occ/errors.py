@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 
+def one_line(text: str, limit: int = 1000) -> str:
+    """``text`` as one printable line: control characters (a newline in a user's key, say)
+    escaped, at most ``limit`` characters."""
+    if text.isprintable():
+        out = text
+    else:
+        out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                      for c in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
 class OccError(Exception):
     """Base class of every error occ reports as one line, without a traceback."""
 
@@ -21,8 +32,8 @@ class ParameterError(OccError, ValueError):
         super().__init__(self._text())
 
     def _text(self) -> str:
-        prefix = f"{self.where}: " if self.where else ""
-        return f"{prefix}{self.field}: {self.message}"
+        prefix = f"{one_line(self.where)}: " if self.where else ""
+        return f"{prefix}{one_line(self.field, 200)}: {self.message}"
 
     def located(self, where: str, parent: str | None = None) -> ParameterError:
         """The same error with the file name and an outer field path added."""
@@ -43,3 +54,7 @@ class UnknownNameError(OccError, KeyError):
 
 class BackendError(OccError):
     """The requested array backend is not available here."""
+
+
+class FigureError(OccError):
+    """Figures that could not be drawn (the tables they come from are kept)."""

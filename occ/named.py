@@ -8,6 +8,9 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from occ.errors import ScenarioError
+from occ.textfiles import read_text
+
 __all__ = ["list_scenarios", "packaged", "scenario_directories"]
 
 
@@ -38,8 +41,10 @@ def list_scenarios() -> dict[str, str]:
             if path.stem in found:
                 continue
             try:
-                description = tomllib.loads(path.read_text()).get("description", "")
-            except (OSError, tomllib.TOMLDecodeError):
+                description = tomllib.loads(read_text(path, str(path))).get("description", "")
+            except (ScenarioError, tomllib.TOMLDecodeError):
                 description = "(unreadable: run `occ show` for the error)"
-            found[path.stem] = description.strip().splitlines()[0] if description else ""
+            if not isinstance(description, str):
+                description = "(description is not a string: run `occ show` for the error)"
+            found[path.stem] = description.strip().splitlines()[0] if description.strip() else ""
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,20 +119,27 @@ class Boolean:
 
 @dataclass(frozen=True)
 class RealVector:
-    """A list of finite reals (or one number, broadcast), optionally of a fixed length."""
+    """A non-empty list of finite reals (or one number, broadcast). ``dimension``: one entry
+    per coordinate, so a list must have d entries (checked by :func:`check_dimension` once
+    d is known)."""
 
     low: float | None = None
     low_open: bool = False
+    dimension: bool = False
 
     def describe(self) -> str:
         bound = "" if self.low is None else f" each {'>' if self.low_open else '>='} {self.low:g}"
-        return f"a number or a list of finite numbers{bound}"
+        what = "d" if self.dimension else "one or more"
+        return f"a number or a list of {what} finite numbers{bound}"
 
     def check(self, value: Any) -> Any:
         scalar = Real(self.low, None, self.low_open, per_row=False)
         if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
+            if any(isinstance(v, bool) or not isinstance(v, int | float | np.number)
+                   for v in value):
+                raise ValueError
             arr = np.asarray(value, dtype=float)
-            if arr.ndim != 1 or not all(scalar._ok(v) for v in arr.tolist()):
+            if arr.ndim != 1 or arr.size == 0 or not all(scalar._ok(v) for v in arr.tolist()):
                 raise ValueError
             return tuple(arr.tolist())
         return scalar.check(value)
@@ -159,7 +167,33 @@ class Preconditioner:
         raise ValueError
 
 
-Constraint = Real | Integer | Choice | Boolean | RealVector | Preconditioner
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A plain name, safe as a file or folder name: letters, digits, ``-``, ``_`` and ``.``,
+    not starting with a dot, at most 100 characters."""
+
+    def describe(self) -> str:
+        return ("a plain name (letters, digits, '-', '_', '.', not starting with a dot, "
+                "1 to 100 characters)")
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or not PLAIN_NAME.fullmatch(value):
+            raise ValueError
+        return value
+
+
+def check_name(value: Any, field: str) -> str:
+    """``value`` as a plain name, or :class:`ParameterError` naming ``field``."""
+    try:
+        return Name().check(value)
+    except ValueError:
+        raise ParameterError(field, f"must be {Name().describe()}, got {_show(value)}") from None
+
+
+Constraint = Real | Integer | Choice | Boolean | RealVector | Preconditioner | Name
 
 
 def param(default: Any, constraint: Constraint | None = None, doc: str = "") -> Any:
@@ -167,10 +201,30 @@ def param(default: Any, constraint: Constraint | None = None, doc: str = "") -> 
     return dataclasses.field(default=default, metadata={"constraint": constraint, "doc": doc})
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return np.array2string(value, threshold=6)
-    return repr(value)
+def _show(value: Any, limit: int = 60) -> str:
+    """The value as the message shows it: one line, at most ``limit`` characters."""
+    text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_dimension(obj: Any, d: int) -> None:
+    """Check the fields whose length is the dimension: a :class:`RealVector` with
+    ``dimension`` given as a list must have d entries, a :class:`Preconditioner` must be
+    d (diagonal) or d x d."""
+    for f in dataclasses.fields(obj):
+        constraint = f.metadata.get("constraint")
+        value = getattr(obj, f.name)
+        if isinstance(constraint, RealVector) and constraint.dimension:
+            if isinstance(value, tuple) and len(value) not in (1, d):
+                raise ParameterError(f.name, f"must have d = {d} entries (or be one number), "
+                                     f"got {len(value)}")
+        elif isinstance(constraint, Preconditioner) and value is not None:
+            shape = np.shape(value)
+            if shape[0] != d:
+                what = f"{d} numbers" if len(shape) == 1 else f"a {d} x {d} matrix"
+                got = f"{shape[0]}" if len(shape) == 1 else f"{shape[0]} x {shape[1]}"
+                raise ParameterError(f.name, f"must be {what} for d = {d}, got {got}")
 
 
 def validate(obj: Any) -> None:
@@ -200,12 +254,17 @@ def build(cls: type, table: dict[str, Any], *, passed: Sequence[str] = ()) -> An
     ``passed`` names fields set by occ itself (a learner's ``domain``): accepted from
     code, not listed among the parameters a user may give.
     """
-    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in passed]
-    unknown = sorted(set(table) - set(names) - set(passed))
+    fields = [f for f in dataclasses.fields(cls) if f.init and f.name not in passed]
+    names = [f.name for f in fields]
+    unknown = sorted(set(table) - set(names) - set(passed), key=str)
     if unknown:
         raise ParameterError(
-            unknown[0], f"unknown parameter; allowed: {', '.join(names) or '(none)'}"
+            str(unknown[0]), f"unknown parameter; allowed: {', '.join(names) or '(none)'}"
         )
+    for f in fields:  # a field without a constraint takes the type of its default
+        if (f.metadata.get("constraint") is None and isinstance(f.default, str)
+                and f.name in table and not isinstance(table[f.name], str)):
+            raise ParameterError(f.name, f"must be a string, got {_show(table[f.name])}")
     return cls(**table)
 
 

@@ -23,8 +23,9 @@ def _save(fig: Any, path: Any, layout: bool = True) -> None:
     with (png, svg or pdf; png otherwise) and close."""
     if layout:
         fig.tight_layout()
-    suffix = Path(path).suffix.lstrip(".").lower()
-    fig.savefig(path, dpi=110, format=suffix if suffix in ("png", "svg", "pdf") else "png")
+    formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
+    fmt = next((f for f in reversed(formats) if f in ("png", "svg", "pdf")), "png")  # ends .tmp
+    fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)
 
 
@@ -360,8 +361,11 @@ def plot_memory(result: Any, path: Path) -> None:
 
 def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path]:
     """Draw every figure of a run into ``folder`` as ``figure_format`` (png, svg or pdf),
-    each written atomically; returns the files written."""
+    each written atomically; returns the files written. A figure that cannot be drawn is
+    skipped and the others are drawn; then :class:`~occ.errors.FigureError` lists what
+    was skipped."""
     from occ.atomic import atomic_write
+    from occ.errors import FigureError
 
     folder = Path(folder)
     name = result.meta.get("scenario", {}).get("name", folder.name)
@@ -377,12 +381,19 @@ def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path
             "excess_risk", pd.Series(dtype=float)) > 0).any()),
          lambda p: plot_online_to_batch(result, p)),
     ]
-    written = []
+    written, skipped = [], []
     for stem, wanted, draw in figures:
-        if wanted:
-            path = folder / f"{stem}.{figure_format}"
+        if not wanted:
+            continue
+        path = folder / f"{stem}.{figure_format}"
+        try:
             atomic_write(path, draw, keep_suffix=True)
             written.append(path)
+        except Exception as exc:  # reported below; the other figures are still drawn
+            plt.close("all")
+            skipped.append(f"{path.name} ({type(exc).__name__}: {exc})")
+    if skipped:
+        raise FigureError(f"figures not drawn: {'; '.join(skipped)}")
     return written
 
 

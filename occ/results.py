@@ -24,6 +24,8 @@ import contextlib
 import json
 import os
 import platform
+import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from occ.atomic import atomic_write
+from occ.atomic import atomic_write, current_umask, owner_tag
 from occ.intervals import mean_interval, regret_exponent
 
 METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
@@ -54,6 +56,7 @@ class RunResult:
     path: Path | None = None
     trajectories: dict[str, np.ndarray] = field(default_factory=dict)
     facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def violations(self) -> pd.DataFrame:
@@ -174,6 +177,70 @@ def environment() -> dict[str, Any]:
     }
 
 
+_TAG = re.compile(r"\.~(?P<host>[A-Za-z0-9-]+)-(?P<pid>[0-9]+)~")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove the temporary files and staging folders in ``folder`` left by a process of
+    this host that no longer runs (a run killed with SIGKILL); return what was removed."""
+    removed: list[Path] = []
+    host = owner_tag().rsplit("-", 1)[0]
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(".") or not entry.name.endswith((".tmp", ".partial")):
+            continue
+        match = _TAG.search(entry.name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+def usable_folder(path: Path | str, option: str = "--out") -> Path:
+    """Check, before any computing, that results can be written under ``path``: not empty,
+    not below a file, and writable where the first folder would be created. Returns the
+    path; :class:`~occ.errors.OccError` naming the option otherwise."""
+    from occ.errors import OccError
+
+    if str(path).strip() == "":
+        raise OccError(f"{option}: must be a folder path, got ''")
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():
+            raise OccError(f"{option}: {probe} is a broken symbolic link")
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if probe.exists() and not probe.is_dir():
+        raise OccError(f"{option}: {path} is below {probe}, which is a file, not a folder")
+    try:
+        test = tempfile.mkdtemp(prefix=".occ-write-test.", dir=probe)
+        os.rmdir(test)
+    except OSError as exc:
+        raise OccError(f"{option}: cannot write in {probe} ({exc.strerror})") from None
+    return path
+
+
 TABLE_FORMATS = ("csv", "parquet")
 """How the tables are written: CSV, or Parquet (the same columns; needs pyarrow, the
 ``parquet`` extra)."""
@@ -218,7 +285,7 @@ def _read_table(folder: Path, name: str, **csv_options: Any) -> pd.DataFrame | N
     if (folder / f"{name}.parquet").is_file():
         return pd.read_parquet(folder / f"{name}.parquet")
     if (folder / f"{name}.csv").is_file():
-        return pd.read_csv(folder / f"{name}.csv", **csv_options)
+        return _read_csv(folder / f"{name}.csv", **csv_options)
     return None
 
 
@@ -242,23 +309,63 @@ def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
     if final.exists():
         raise FileExistsError(f"{final} exists already; results are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=final.parent))
+    clean_stale(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.~{owner_tag()}~", suffix=".partial",
+                                    dir=final.parent))
     try:
+        os.chmod(staging, 0o777 & ~current_umask())
         _write_files(result, staging, table_format)
         if plot is not None:
-            plot(result, staging)
+            try:
+                plot(result, staging)
+            except Exception as exc:  # the tables are kept; the figure is reported
+                from occ.errors import FigureError
+
+                result.warnings.append(str(exc) if isinstance(exc, FigureError) else
+                                       f"figures not drawn ({type(exc).__name__}: {exc})")
         os.rename(staging, final)
     except BaseException:
-        for p in staging.glob("*"):
-            p.unlink(missing_ok=True)
-        staging.rmdir()
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     result.path = final
     return final
 
 
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """A CSV table of a run folder, refusing one that is truncated or unreadable."""
+    from occ.errors import OccError
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(size - 1, 0))
+            last = handle.read(1)
+        if size == 0 or last != b"\n":
+            raise OccError(f"{path}: truncated (the last line is incomplete); the run folder "
+                           "is damaged")
+        return pd.read_csv(path, **kwargs)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise OccError(f"{path}: cannot read it ({reason}); the run folder is damaged") from None
+
+
+def _expected_rows(meta: dict[str, Any]) -> int | None:
+    """Rows metrics.csv must have: learner rows x seeds x checkpoints (None: unknown)."""
+    try:
+        labels = 0
+        for label in meta["learners"]:
+            grid = meta.get("grids", {}).get(label)
+            labels += len(grid["labels"]) if grid else 1
+        return labels * int(meta["seeds"]) * len(meta["checkpoints"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def read_run(folder: str | Path) -> RunResult:
-    """A run folder back as a :class:`RunResult`."""
+    """A run folder back as a :class:`RunResult`; a damaged folder (a missing, truncated
+    or unreadable table) is one :class:`~occ.errors.OccError`."""
     from occ.errors import OccError
 
     folder = Path(folder)
@@ -268,8 +375,21 @@ def read_run(folder: str | Path) -> RunResult:
     missing += [] if (folder / "meta.json").is_file() else ["meta.json"]
     if missing:
         raise OccError(f"{folder}: not a run folder (missing {', '.join(missing)})")
-    bounds["note"] = bounds["note"].fillna("")
-    meta = json.loads((folder / "meta.json").read_text())
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        raise OccError(f"{folder / 'meta.json'}: not valid JSON; the run folder is "
+                       "damaged") from None
+    missing = [c for c in METRIC_COLUMNS[:6] if c not in metrics.columns]
+    expected = _expected_rows(meta)
+    if missing or (expected is not None and len(metrics) != expected):
+        raise OccError(f"{folder / 'metrics.csv'}: has {len(metrics)} rows"
+                       + (f", meta.json promises {expected}" if expected is not None else "")
+                       + (f"; lacks {', '.join(missing)}" if missing else "")
+                       + "; the run folder is damaged")
+    bounds["note"] = bounds["note"].fillna("") if "note" in bounds else ""
     facts = _read_table(folder, "facts")
     facts = pd.DataFrame() if facts is None else facts
     summary = _read_table(folder, "summary")

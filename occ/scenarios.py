@@ -46,8 +46,10 @@ from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.learners import LEARNERS
+from occ.limits import MAX_COUNT, MAX_T, physical_memory
 from occ.named import list_scenarios, scenario_directories
-from occ.params import Integer, describe_fields
+from occ.params import Integer, check_dimension, check_name, describe_fields
+from occ.textfiles import read_text
 
 TOP_LEVEL = (
     "name",
@@ -133,18 +135,30 @@ class Scenario:
         }
 
 
-def _int(table: dict, key: str, default: Any, low: int) -> int:
+def _int(table: dict, key: str, default: Any, low: int, high: int = MAX_COUNT) -> int:
     value = table.get(key, default)
+    if value is None:
+        raise ParameterError(key, f"is required: an integer >= {low}")
     try:
-        return Integer(low=low).check(value)
+        return Integer(low=low, high=high).check(value)
     except (ValueError, TypeError):
-        raise ParameterError(key, f"must be an integer >= {low}, got {value!r}") from None
+        shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+        raise ParameterError(key, f"must be an integer >= {low} and <= {high:.4g}, "
+                             f"got {shown}") from None
+
+
+def _fits(d: int) -> None:
+    """A dimension whose iterate alone, for one repetition, exceeds the memory."""
+    physical = physical_memory()
+    if physical and 8 * 16 * d > physical:
+        raise ParameterError("d", f"d = {d} would need at least {8 * 16 * d / 2**30:.3g} GiB "
+                             f"of memory; this machine has {physical / 2**30:.1f} GiB")
 
 
 def _check_finite(value: Any, path: str) -> None:
     """Reject NaN/inf anywhere in a parameter table (TOML allows `nan` and `inf`)."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise ParameterError(path, f"must be finite, got {value!r}")
+        raise ParameterError(path, f"must be a finite number, got {value!r}")
     if isinstance(value, list):
         for i, v in enumerate(value):
             _check_finite(v, f"{path}[{i}]")
@@ -155,7 +169,7 @@ def _kind(table: Any, section: str, registry: dict) -> tuple[str, dict]:
         raise ParameterError(section, "must be a table")
     params = dict(table)
     kind = params.pop("kind", None)
-    if kind not in registry:
+    if not isinstance(kind, str) or kind not in registry:
         raise ParameterError(
             f"{section}.kind", f"must be one of {', '.join(registry)}, got {kind!r}"
         )
@@ -193,16 +207,18 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
                 f"must be m n = {shape[0] * shape[1]} for shape {list(shape)}, got {data['d']!r}",
             )
     d = _int(data, "d", shape[0] * shape[1] if shape else None, 1)
-    T = _int(data, "T", None, 1)
+    _fits(d)
+    T = _int(data, "T", None, 1, MAX_T)
     seeds = _int(data, "seeds", 10, 1)
-    seed = _int(data, "seed", 0, 0)
+    seed = _int(data, "seed", 0, 0, 2**63 - 1)
     checkpoints = _int(data, "checkpoints", 20, 2)
     chunk = _int(data, "chunk", DEFAULT_CHUNK, 1)
+    name = _name(data, default_name)
     check = data.get("check", {})
     if not isinstance(check, dict) or set(check) - {"T", "seeds"}:
         raise ParameterError("check", "must be a table with T and seeds only")
     try:
-        check_T, check_seeds = _int(check, "T", T, 1), _int(check, "seeds", seeds, 1)
+        check_T, check_seeds = _int(check, "T", T, 1, MAX_T), _int(check, "seeds", seeds, 1)
     except ParameterError as exc:
         raise exc.located(None, "check") from None
 
@@ -222,6 +238,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     try:
         adversary = make_adversary(adversary_kind, **adversary_params)
         family = adversary.loss_family(d)
+        check_dimension(adversary, d)
     except ParameterError as exc:
         raise exc.located(None, "adversary") from None
     periods = getattr(adversary, "periods", None)
@@ -230,6 +247,11 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
             raise ParameterError(
                 key, f"must be <= {periods}, the periods in {adversary.path}, got {value}"
             )
+    allowed = getattr(adversary, "allowed_domains", None) or getattr(family, "allowed_domains",
+                                                                      None)
+    if allowed is not None and domain.name not in allowed:
+        raise ParameterError("domain.kind", f"adversary {adversary_kind!r} needs one of "
+                             f"{', '.join(allowed)}, got {domain.name!r}")
     if family.name == "linear" and not domain.bounded:
         raise ParameterError(
             "domain.kind",
@@ -242,6 +264,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
         raise ParameterError("learners", "must have at least one [learners.LABEL] table")
     specs = []
     for label, table in learner_tables.items():
+        check_name(label, f"learners.{label}" if len(label) < 40 else "learners")
         kind, params = _kind(table, f"learners.{label}", LEARNERS)
         if "domain" in params:
             raise ParameterError(
@@ -250,6 +273,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
             )
         try:
             batch = expand_learner(label, kind, params, domain, np.arange(1), shape)
+            check_dimension(batch.learner, d)
         except ParameterError as exc:
             raise exc.located(None, f"learners.{label}") from None
         if batch.learner.needs_hindsight and not (adversary.oblivious
@@ -262,10 +286,13 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
 
     bounds = data.get("bounds")
     if bounds is not None:
-        if not isinstance(bounds, list) or any(b not in BOUNDS for b in bounds):
+        if not isinstance(bounds, list) or any(not isinstance(b, str) or b not in BOUNDS
+                                               for b in bounds):
+            bad = bounds if not isinstance(bounds, list) else next(
+                b for b in bounds if not isinstance(b, str) or b not in BOUNDS)
             raise ParameterError(
-                "bounds", f"must be a list of bound names from {', '.join(BOUNDS)}, got {bounds!r}"
-            )
+                "bounds", f"must be a list of bound names, got {bad!r}"[:120]
+                + f"; allowed: {', '.join(BOUNDS)}")
         bounds = tuple(bounds)
     expect = data.get("expect", {})
     _check_expect(expect, {s.label for s in specs})
@@ -273,7 +300,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     if not isinstance(description, str):
         raise ParameterError("description", "must be a string")
     return Scenario(
-        name=str(data.get("name", default_name)),
+        name=name,
         description=description,
         path=path,
         d=d,
@@ -306,6 +333,24 @@ EXPECT_KEYS = (
 )
 
 
+def _name(data: dict[str, Any], default_name: str) -> str:
+    """The scenario's name (it names the results folder): ``name`` or the file's stem,
+    either way a plain name."""
+    if "name" in data:
+        return check_name(data["name"], "name")
+    try:
+        return check_name(default_name, "name")
+    except ParameterError:
+        raise ParameterError("name", f"the file name gives {default_name!r}, not a plain "
+                             "name (letters, digits, '-', '_', '.'); set name = "
+                             "\"...\" in the file") from None
+
+
+def _number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _check_expect(expect: Any, labels: set[str]) -> None:
     """``[expect]``: ``regret_order`` / ``mean_iterate_order`` list learner labels (final
     regret, or mean of the first coordinate of w_1..w_T, increasing); ``bound_order``
@@ -318,15 +363,18 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
         if (
             not isinstance(table, dict)
             or set(table) - labels
-            or not all(isinstance(v, int | float) for v in table.values())
+            or not all(_number(v) for v in table.values())
         ):
-            raise ParameterError(f"expect.{key}", "must map learner labels to numbers")
+            raise ParameterError(f"expect.{key}", "must map learner labels to finite numbers, "
+                                 f"got {table!r}"[:200])
     tolerance = expect.get("limit_tolerance", 0.0)
-    if not isinstance(tolerance, int | float) or tolerance < 0:
-        raise ParameterError("expect.limit_tolerance", "must be a number >= 0")
+    if not _number(tolerance) or tolerance < 0:
+        raise ParameterError("expect.limit_tolerance", f"must be a finite number >= 0, got "
+                             f"{tolerance!r}"[:200])
     for key in ("expected_regret_z", "online_to_batch_z"):
-        if key in expect and (not isinstance(expect[key], int | float) or expect[key] <= 0):
-            raise ParameterError(f"expect.{key}", "must be a number > 0 (standard errors)")
+        if key in expect and (not _number(expect[key]) or expect[key] <= 0):
+            raise ParameterError(f"expect.{key}", "must be a finite number > 0 (standard "
+                                 f"errors), got {expect[key]!r}"[:200])
     for key, value in expect.items():
         if key in (*EXPECT_LEVELS, "limit_tolerance", "expected_regret_z", "online_to_batch_z"):
             continue
@@ -363,10 +411,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
                 f"{names}; or give the path of a .toml file"
             )
     shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{shown}: cannot read the file ({exc.strerror})") from None
+    text = read_text(path, shown, "scenario file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -385,8 +430,12 @@ def with_size(
     scenario: Scenario, T: int | None = None, seeds: int | None = None, seed: int | None = None
 ) -> Scenario:
     """The scenario with its horizon, repetitions or base seed overridden (validated)."""
-    for name, value, low in (("T", T, 1), ("seeds", seeds, 1), ("seed", seed, 0)):
-        if value is not None and (not isinstance(value, int) or value < low):
-            raise OccError(f"{name}: must be an integer >= {low}, got {value!r}")
+    for name, value, low, high in (("T", T, 1, MAX_T), ("seeds", seeds, 1, MAX_COUNT),
+                                   ("seed", seed, 0, 2**63 - 1)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not low <= value <= high):
+            shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+            raise OccError(f"--{name}: must be an integer >= {low} and <= {high:.4g}, "
+                           f"got {shown}")
     changes = {k: v for k, v in (("T", T), ("seeds", seeds), ("seed", seed)) if v is not None}
     return dataclasses.replace(scenario, **changes)

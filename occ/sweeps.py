@@ -27,6 +27,8 @@ its index, and the collected table is sorted.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
+import copy
 import dataclasses
 import hashlib
 import importlib
@@ -35,8 +37,9 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,21 +47,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from occ.errors import OccError, ParameterError, ScenarioError
+from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.learners import LEARNERS
+from occ.limits import MAX_COUNT, MAX_T, Estimate, estimate
 from occ.named import packaged
-from occ.params import Real
-from occ.results import atomic_write
-from occ.scenarios import LearnerSpec, Scenario, load_scenario
+from occ.params import Real, check_name
+from occ.results import atomic_write, clean_stale
+from occ.scenarios import LearnerSpec, Scenario, load_scenario, parse_scenario
+from occ.textfiles import read_text
 
 SWEEP_KEYS = ("name", "description", "scenarios", "T", "seeds", "seed_block", "learners",
               "checkpoints")
+MAX_CELLS = 100_000
+"""A sweep file may describe at most this many cells."""
+MAX_GRID = 10_000
+"""A grid table's ``num`` is at most this."""
 
 
 @dataclass(frozen=True)
 class Cell:
     """One independent job: a scenario at one horizon, one learner (its batchable grid in
-    the batch axis), one block of repetitions."""
+    the batch axis), one block of repetitions. ``data`` is the scenario's whole table
+    (with this cell's learner and horizon) and ``source`` the scenario file's absolute
+    path: a worker anywhere parses the cell from them, never from its own directory."""
 
     scenario: str
     T: int
@@ -68,6 +79,8 @@ class Cell:
     first: int
     count: int
     config: dict[str, Any]
+    data: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    source: str = ""
 
     @property
     def key(self) -> str:
@@ -81,6 +94,7 @@ class Sweep:
     path: str
     cells: tuple[Cell, ...]
     swept: dict[str, list[str]]  # learner label -> swept hyperparameter names
+    estimate: Estimate = Estimate(0.0, 0.0)  # the largest cell's memory, all cells' time
 
 
 def _grid_values(value: Any, where: str) -> Any:
@@ -88,14 +102,18 @@ def _grid_values(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         if set(value) not in ({"log", "num"}, {"linear", "num"}):
             raise ParameterError(where, "a grid table is {log = [a, b], num = N} or "
-                                 "{linear = [a, b], num = N}")
+                                 f"{{linear = [a, b], num = N}}, got keys {sorted(value)}")
         kind = "log" if "log" in value else "linear"
         ends, num = value[kind], value["num"]
-        if (not isinstance(ends, list) or len(ends) != 2 or not isinstance(num, int) or num < 1
-                or not all(isinstance(v, int | float) and math.isfinite(v) for v in ends)
+        if (not isinstance(ends, list) or len(ends) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                           and math.isfinite(v) for v in ends)
                 or (kind == "log" and min(ends) <= 0)):
             raise ParameterError(where, f"needs two finite ends{' > 0' if kind == 'log' else ''}"
-                                 " and an integer num >= 1")
+                                 f", got {ends!r}"[:200])
+        if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_GRID:
+            raise ParameterError(f"{where}.num", f"must be an integer >= 1 and <= {MAX_GRID}, "
+                                 f"got {num!r}"[:200])
         points = (np.geomspace(*ends, num) if kind == "log" else np.linspace(*ends, num))
         return [float(v) for v in points]
     return value
@@ -138,70 +156,160 @@ def sweep_path(name: str | Path) -> Path:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file (or a named sweep, :func:`sweep_path`) into its
-    cells; errors name the file and field."""
+    cells, every cell's configuration checked as a scenario would be; an error names the
+    file it is in (the sweep file, or the scenario file it refers to) and the field."""
     path = sweep_path(path)
+    text = read_text(path, str(path), "sweep file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the sweep file ({exc.strerror})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     try:
         return _build(data, path)
     except ParameterError as exc:
+        if exc.where:  # located already: in a scenario file
+            raise
         raise exc.located(str(path)) from None
 
 
-def _int_list(value: Any, name: str, low: int) -> list[int]:
+def _int(value: Any, name: str, low: int, high: int = MAX_COUNT) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not float(value).is_integer() or not low <= value <= high):
+        raise ParameterError(name, f"must be one integer >= {low} and <= {high:.4g}, "
+                             f"got {value!r}"[:200])
+    return int(value)
+
+
+def _int_list(value: Any, name: str, low: int, high: int = MAX_COUNT) -> list[int]:
     values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(v, int | float) and not isinstance(v, bool)
-                             and float(v).is_integer() and v >= low for v in values):
-        raise ParameterError(name, f"must be an integer >= {low} or a list of them, "
-                             f"got {value!r}")
-    return [int(v) for v in values]
+    if not values:
+        raise ParameterError(name, f"must be an integer >= {low} or a non-empty list of them")
+    try:
+        return [_int(v, name, low, high) for v in values]
+    except ParameterError:
+        raise ParameterError(name, f"must be an integer >= {low} and <= {high:.4g} or a list "
+                             f"of them, got {value!r}"[:200]) from None
+
+
+def _scenario(name: str, index: int, path: Path) -> Scenario:
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"scenarios[{index}]", f"must be a scenario name or path, got "
+                             f"{name!r}")
+    base = path.parent / name if name.endswith(".toml") else name
+    try:
+        return load_scenario(base)
+    except UnknownNameError as exc:
+        raise ParameterError(f"scenarios[{index}]", str(exc)) from None
 
 
 def _build(data: dict[str, Any], path: Path) -> Sweep:
     unknown = sorted(set(data) - set(SWEEP_KEYS))
     if unknown:
         raise ParameterError(unknown[0], f"unknown field; allowed: {', '.join(SWEEP_KEYS)}")
+    name = check_name(data.get("name", path.stem), "name")
+    if "description" in data and not isinstance(data["description"], str):
+        raise ParameterError("description", f"must be a string, got {data['description']!r}")
     names = data.get("scenarios")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ParameterError("scenarios", "must be a non-empty list of scenario names or paths")
+    if not isinstance(names, list) or not names:
+        raise ParameterError("scenarios", "must be a non-empty list of scenario names or "
+                             f"paths, got {names!r}"[:200])
     learner_tables = data.get("learners")
     if learner_tables is not None and (not isinstance(learner_tables, dict) or not learner_tables):
         raise ParameterError("learners", "must be tables [learners.LABEL] with a kind")
+    horizons_given = _int_list(data["T"], "T", 1, MAX_T) if "T" in data else None
+    seeds_given = _int(data["seeds"], "seeds", 1) if "seeds" in data else None
+    block_given = _int(data["seed_block"], "seed_block", 1) if "seed_block" in data else None
+    checkpoints = _int(data["checkpoints"], "checkpoints", 2) if "checkpoints" in data else None
     cells: list[Cell] = []
     swept: dict[str, list[str]] = {}
-    for name in names:
-        base = path.parent / name if name.endswith(".toml") else name
-        sc = load_scenario(base)
-        horizons = _int_list(data.get("T", sc.T), "T", 1)
-        seeds = _int_list(data.get("seeds", sc.seeds), "seeds", 1)[0]
-        block = _int_list(data.get("seed_block", seeds), "seed_block", 1)[0]
+    peak, seconds = 0.0, 0.0
+    for index, scenario_name in enumerate(names):
+        sc = _scenario(scenario_name, index, path)
+        if checkpoints is not None:
+            sc = dataclasses.replace(sc, checkpoints=checkpoints)
+        horizons = horizons_given or [sc.T]
+        seeds = seeds_given or sc.seeds
+        block = min(block_given or seeds, seeds)
         specs = _learner_specs(sc, learner_tables)
+        source = str(Path(sc.path).resolve()) if sc.path else ""
         for spec in specs:
             fixed, batch, split = {}, {}, {}
             for key, value in spec.params.items():
                 value = _grid_values(value, f"learners.{spec.label}.{key}")
                 if isinstance(value, list) and not _takes_a_list(spec.kind, key):
+                    if not value:
+                        raise ParameterError(f"learners.{spec.label}.{key}",
+                                             "a list of values must not be empty")
                     (batch if _batchable(spec.kind, key) else split)[key] = value
                     swept.setdefault(spec.label, []).append(key)
                 else:
                     fixed[key] = value
+            count = (math.prod(len(v) for v in split.values()) * len(horizons)
+                     * math.ceil(seeds / block))
+            if len(cells) + count > MAX_CELLS:
+                raise ParameterError("seed_block" if seeds // block > MAX_CELLS // 10 else
+                                     "learners", f"the sweep would have more than {MAX_CELLS} "
+                                     "cells (lists x horizons x seeds/seed_block); split it")
             for combo in itertools.product(*split.values()) or [()]:
                 chosen = dict(zip(split, combo, strict=True))
                 params = {**fixed, **batch, **chosen}
                 suffix = "".join(f"[{k}={v}]" for k, v in chosen.items())
+                cell_sc, raw = _validated(sc, spec, params, max(horizons), learner_tables
+                                          is not None, str(path))
+                grid = math.prod(len(v) for v in batch.values())
+                est = estimate(sc.d, max(horizons), min(block, seeds), sc.checkpoints,
+                               [(_configured(cell_sc), grid)], sc.bounds != ())
+                peak = max(peak, est.bytes)
                 for T in horizons:
                     for first in range(0, seeds, block):
-                        count = min(block, seeds - first)
+                        n = min(block, seeds - first)
+                        seconds += est.seconds * (T / max(horizons)) * (n / min(block, seeds))
                         config = {"scenario": sc.resolved(), "T": T, "label": spec.label,
                                   "kind": spec.kind, "params": params, "first": first,
-                                  "count": count, "occ": _version()}
-                        cells.append(Cell(str(base), T, spec.label + suffix, spec.kind,
-                                          params, first, count, config))
-    return Sweep(str(data.get("name", path.stem)), str(path), tuple(cells), swept)
+                                  "count": n, "occ": _version()}
+                        cells.append(Cell(sc.path or str(scenario_name), T, spec.label + suffix,
+                                          spec.kind, params, first, n, config,
+                                          {**raw, "T": T}, source))
+    return Sweep(name, str(path), tuple(cells), swept, Estimate(peak, seconds))
+
+
+def _validated(sc: Scenario, spec: LearnerSpec, params: dict[str, Any], T: int,
+               from_sweep: bool, sweep_path: str) -> tuple[Scenario, dict[str, Any]]:
+    """The cell's scenario parsed and validated as a scenario file would be (learner
+    hyperparameters, domains, adversary), and its table. An error in the learner table
+    of the sweep file, or in the sweep's T, names the sweep file."""
+    raw = copy.deepcopy(sc.raw)
+    raw.pop("name", None)
+    raw.pop("expect", None)  # a sweep checks no expectations (they name other labels)
+    raw["learners"] = {spec.label: {"kind": spec.kind, **params}}
+    raw["T"] = T
+    raw["checkpoints"] = sc.checkpoints
+    raw.setdefault("check", {})
+    try:
+        parsed = parse_scenario(raw, sc.path, sc.name)
+    except ParameterError as exc:
+        field = exc.field
+        if (from_sweep and field.startswith("learners.")) or field in ("T", "checkpoints"):
+            raise ParameterError(field, exc.message, sweep_path) from None
+        raise
+    raw["name"] = sc.name
+    return parsed, raw
+
+
+def _configured(sc: Scenario) -> Any:
+    from occ.batches import expand_learner
+
+    spec = sc.learners[0]
+    return expand_learner(spec.label, spec.kind, spec.params, sc.domain, np.arange(1),
+                          sc.shape).learner
+
+
+def check_size(sweep: Sweep, allow_large: bool) -> None:
+    """Refuse a sweep whose largest cell cannot fit in memory, or that is above the size
+    threshold without ``allow_large`` (:mod:`occ.limits`)."""
+    from occ.limits import check
+
+    check(sweep.path, sweep.estimate, allow_large)
 
 
 def _version() -> str:
@@ -215,43 +323,110 @@ def _learner_specs(sc: Scenario, tables: dict[str, Any] | None) -> list[LearnerS
         return list(sc.learners)
     specs = []
     for label, table in tables.items():
+        check_name(label, f"learners.{label}" if len(label) < 40 else "learners")
         if not isinstance(table, dict) or "kind" not in table:
             raise ParameterError(f"learners.{label}", "must be a table with a kind")
         params = {k: v for k, v in table.items() if k != "kind"}
-        if table["kind"] not in LEARNERS:
+        if not isinstance(table["kind"], str) or table["kind"] not in LEARNERS:
             raise ParameterError(f"learners.{label}.kind",
                                  f"must be one of {', '.join(LEARNERS)}, got {table['kind']!r}")
         specs.append(LearnerSpec(label, table["kind"], params))
     return specs
 
 
-def run_cell(cell: Cell, folder: str) -> dict[str, Any]:
-    """Compute one cell and write its tables atomically; return its status. Never raises:
-    an error is recorded beside the cell."""
-    folder_path = Path(folder)
+def _import_plugins(plugins: tuple[str, ...]) -> None:
+    for module in plugins:
+        importlib.import_module(module)
+
+
+def run_cell(cell: Cell, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Compute one cell from its own contents (never from files relative to the worker's
+    directory) and return its status and tables (CSV text): the client writes them.
+    Never raises: an error is returned as the cell's status."""
     try:
+        _import_plugins(plugins)
         from occ.api import run
 
-        sc = load_scenario(cell.scenario)
+        sc = parse_scenario(copy.deepcopy(cell.data), cell.source or cell.scenario,
+                            cell.data.get("name", "scenario"))
         sc = dataclasses.replace(sc, learners=(LearnerSpec(cell.label, cell.kind,
                                                             cell.params),))
         result = run(sc, T=cell.T, seeds=cell.first + cell.count,
-                         repetitions=np.arange(cell.first, cell.first + cell.count))
+                     repetitions=np.arange(cell.first, cell.first + cell.count))
         metrics = result.metrics.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
         bounds = result.bounds[result.bounds["t"] == cell.T]
         bounds = bounds.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
-        atomic_write(folder_path / f"{cell.key}.bounds.csv",
-                     lambda p: bounds.to_csv(p, index=False))
-        atomic_write(folder_path / f"{cell.key}.csv", lambda p: metrics.to_csv(p, index=False))
-        (folder_path / f"{cell.key}.error.json").unlink(missing_ok=True)
-        return {"key": cell.key, "status": "done"}
+        return {"key": cell.key, "status": "done", "metrics": metrics.to_csv(index=False),
+                "bounds": bounds.to_csv(index=False)}
     except Exception as exc:  # recorded, and the sweep goes on
-        message = f"{type(exc).__name__}: {exc}"
-        atomic_write(folder_path / f"{cell.key}.error.json", lambda p: p.write_text(
-            json.dumps({"cell": cell.config, "error": message}, default=str, indent=2)))
-        return {"key": cell.key, "status": "failed", "error": message}
+        return {"key": cell.key, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
+def _store(cell: Cell, outcome: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Write a cell's outcome into the cell folder (atomically); return it without the
+    tables."""
+    if outcome.get("status") == "done":
+        atomic_write(folder / f"{cell.key}.bounds.csv",
+                     lambda p: p.write_text(outcome["bounds"], encoding="utf-8"))
+        atomic_write(folder / f"{cell.key}.csv",
+                     lambda p: p.write_text(outcome["metrics"], encoding="utf-8"))
+        (folder / f"{cell.key}.error.json").unlink(missing_ok=True)
+    else:
+        atomic_write(folder / f"{cell.key}.error.json", lambda p: p.write_text(
+            json.dumps({"cell": cell.config, "error": outcome.get("error", "")}, default=str,
+                       indent=2)))
+    return {k: v for k, v in outcome.items() if k not in ("metrics", "bounds")}
+
+
+def clean_locks(folder: Path) -> int:
+    """Remove the lock files no process holds (left by a runner that was killed)."""
+    import fcntl
+
+    removed = 0
+    for path in Path(folder).glob("*.lock"):
+        try:
+            with open(path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                path.unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue  # held: a cell in progress elsewhere
+    return removed
+
+
+class CellLock:
+    """An exclusive lock on one cell (``cells/<key>.lock``, ``flock``): two sweeps of one
+    file never compute a cell twice. The kernel releases it when its holder dies."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.path = folder / f"{key}.lock"
+        self.handle: Any = None
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        for _ in range(5):
+            handle = open(self.path, "a")  # noqa: SIM115 (held until release)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+            try:  # the file may have been removed (released) between open and flock
+                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.handle = handle
+                return True
+            handle.close()
+        return False
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.path.unlink(missing_ok=True)  # after the result is in place
+            self.handle.close()
+            self.handle = None
 def cell_folder(out: Path) -> Path:
     return Path(out) / "cells"
 
@@ -271,20 +446,29 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
               plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     """Compute every unfinished cell (at most ``max_cells`` of them), then collect the
     tables and draw the figures. ``plugins`` are modules each worker imports first (they
-    register extra learners or adversaries). Returns the counts and the failed cells."""
-    for module in plugins:
-        importlib.import_module(module)
+    register extra learners or adversaries). Returns the counts, the failed cells, the
+    cells left to another runner (``busy``) and figure warnings."""
+    if max_cells is not None and (isinstance(max_cells, bool) or max_cells < 1):
+        raise OccError(f"--max-cells: must be an integer >= 1, got {max_cells!r}")
+    _import_plugins(plugins)
+    out = Path(out).absolute()  # resolved here, on the client
     folder = cell_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder)
+    clean_stale(out)
+    clean_locks(folder)
     todo = [c for c in sweep.cells if not (folder / f"{c.key}.csv").is_file()]
+    todo = list({c.key: c for c in todo}.values())
     if max_cells is not None:
         todo = todo[:max_cells]
     outcomes: list[dict[str, Any]] = []
     if todo:
         outcomes = _compute(todo, folder, executor, workers, scheduler, progress, plugins)
-    table = collect(sweep, out)
-    failed = [o for o in outcomes if o["status"] != "done"]
+    warnings: list[str] = []
+    table = collect(sweep, out, warnings)
+    failed = [o for o in outcomes if o["status"] == "failed"]
     return {"computed": sum(o["status"] == "done" for o in outcomes), "failed": failed,
+            "busy": sum(o["status"] == "busy" for o in outcomes), "warnings": warnings,
             "status": status(sweep, out), "rows": 0 if table is None else len(table)}
 
 
@@ -292,107 +476,267 @@ def _compute(cells: list[Cell], folder: Path, executor: str, workers: int | None
              scheduler: str | None, progress: Callable | None,
              plugins: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     if executor == "dask":
-        return _compute_dask(cells, folder, workers, scheduler, progress)
-    return _compute_local(cells, folder, workers or os.cpu_count() or 1, progress, plugins)
-
-
-def _import_plugins(plugins: tuple[str, ...]) -> None:
-    for module in plugins:
-        importlib.import_module(module)
-
-
-def _pool(workers: int, plugins: tuple[str, ...]) -> futures.ProcessPoolExecutor:
-    """Workers are spawned, not forked: the compiled engine's thread pool does not survive
-    a fork of a process that has used it."""
-    return futures.ProcessPoolExecutor(max_workers=workers,
-                                       mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_import_plugins, initargs=(plugins,))
-
-
-def _compute_local(cells: list[Cell], folder: Path, workers: int,
-                   progress: Callable | None, plugins: tuple[str, ...] = ()
-                   ) -> list[dict[str, Any]]:
-    """A process pool with at most 2 x workers cells in flight. If a worker process dies
-    (killed, out of memory) the pool breaks: the cells it had in flight are resubmitted
-    once to a fresh pool; a cell that breaks the pool twice is recorded as failed (and
-    retried on the next run). Finished cells are on disk whatever happens."""
-    queue = list(cells)
-    attempts: dict[str, int] = {}
-    outcomes: list[dict[str, Any]] = []
-    pool = _pool(workers, plugins)
-    inflight: dict[futures.Future, Cell] = {}
+        submit, close = _dask(workers, scheduler)
+    elif executor == "local":
+        submit, close = _local(workers or os.cpu_count() or 1, plugins)
+    else:
+        raise OccError(f"--executor: must be one of local, dask, got {executor!r}")
     try:
-        while queue or inflight:
-            while queue and len(inflight) < 2 * workers:
-                cell = queue.pop(0)
-                inflight[pool.submit(run_cell, cell, str(folder))] = cell
-            done, _ = futures.wait(inflight, return_when=futures.FIRST_COMPLETED)
-            broken = False
-            for handle in done:
-                cell = inflight.pop(handle)
-                try:
-                    outcome = handle.result()
-                except futures.process.BrokenProcessPool:
-                    broken = True
-                    attempts[cell.key] = attempts.get(cell.key, 0) + 1
-                    if attempts[cell.key] <= 1:
-                        queue.insert(0, cell)
-                        continue
-                    outcome = {"key": cell.key, "status": "failed",
-                               "error": "its worker process died twice; retried on resume"}
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-            if broken:
-                queue = list(inflight.values()) + queue
-                inflight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = _pool(workers, plugins)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        outcomes = _schedule(cells, folder, submit, 2 * (workers or os.cpu_count() or 1),
+                             progress, plugins)
+    except BaseException:  # Ctrl-C: stop the workers now; finished cells are on disk
+        close(True)
+        raise
+    close(False)
     return outcomes
 
 
-def _compute_dask(cells: list[Cell], folder: Path, workers: int | None, scheduler: str | None,
-                  progress: Callable | None) -> list[dict[str, Any]]:
-    """Cells as Dask tasks on an existing scheduler, or on a LocalCluster started here.
-    Dask reschedules the tasks of a lost worker itself."""
+def _schedule(cells: list[Cell], folder: Path, submit: Callable, width: int,
+              progress: Callable | None, plugins: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Submit cells, at most ``width`` in flight, each under its lock; write each result
+    here, on the client, as it arrives. A cell locked by another runner is put aside and
+    taken once it is free (done by then, or left by a runner that died). ``submit(cell,
+    plugins)`` returns a future; a future whose worker died raises
+    :class:`BrokenWorkerError` and the cell is resubmitted once."""
+    queue = list(cells)
+    waiting: list[Cell] = []
+    attempts: dict[str, int] = {}
+    outcomes: list[dict[str, Any]] = []
+    inflight: dict[Any, tuple[Cell, CellLock]] = {}
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        while queue or inflight or waiting:
+            while queue and len(inflight) < width:
+                cell = queue.pop(0)
+                lock = CellLock(folder, cell.key)
+                if not lock.acquire():
+                    waiting.append(cell)
+                    continue
+                if (folder / f"{cell.key}.csv").is_file():  # finished by another runner
+                    lock.release()
+                    continue
+                inflight[submit(cell, plugins)] = (cell, lock)
+            if not inflight:
+                if waiting:  # only cells another runner holds: wait for them
+                    futures.wait([], timeout=0.2)
+                    queue, waiting = waiting, []
+                continue
+            done, _ = futures.wait(list(inflight), return_when=futures.FIRST_COMPLETED)
+            for handle in done:
+                cell, lock = inflight.pop(handle)
+                try:
+                    try:
+                        outcome = handle.result()
+                    except BrokenWorkerError:
+                        attempts[cell.key] = attempts.get(cell.key, 0) + 1
+                        if attempts[cell.key] <= 1:
+                            queue.insert(0, cell)
+                            continue
+                        outcome = {"key": cell.key, "status": "failed",
+                                   "error": "its worker process died twice; retried on resume"}
+                    except Exception as exc:  # the task itself could not run
+                        outcome = {"key": cell.key, "status": "failed",
+                                   "error": f"{type(exc).__name__}: {exc}"}
+                    outcome = _store(cell, outcome, folder)
+                finally:
+                    lock.release()
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    finally:
+        for _, lock in inflight.values():
+            lock.release()
+    return outcomes
+
+
+class BrokenWorkerError(Exception):
+    """A cell's worker process died (killed, out of memory)."""
+
+
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit as soon as the process that started it is gone (killed
+    with SIGKILL, it could not shut the pool down), and leave Ctrl-C to the parent."""
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(3)
+            time.sleep(0.25)
+
+    threading.Thread(target=watch, name="occ-parent-watch", daemon=True).start()
+
+
+def _worker_init(plugins: tuple[str, ...], parent: int) -> None:
+    _watch_parent(parent)
+    _import_plugins(plugins)
+
+
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """SIGINT ignored while pool workers may be started: a disposition of SIG_IGN survives
+    exec and Python keeps it, so workers never see a Ctrl-C (not even while they import);
+    the parent alone handles it and stops them. (A Ctrl-C in these few milliseconds is
+    lost; the next one is not.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+class _Pool:
+    """A process pool that is replaced when a worker dies (the cells in flight then raise
+    :class:`BrokenWorkerError` and are resubmitted by :func:`_schedule`)."""
+
+    def __init__(self, workers: int, plugins: tuple[str, ...]) -> None:
+        self.workers, self.plugins = workers, plugins
+        self.pool = self._new()
+
+    def _new(self) -> futures.ProcessPoolExecutor:
+        """Workers are spawned, not forked: the compiled engine's thread pool does not
+        survive a fork of a process that has used it."""
+        return futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init, initargs=(self.plugins, os.getpid()))
+
+    def submit(self, cell: Cell, plugins: tuple[str, ...]) -> futures.Future:
+        outer: futures.Future = futures.Future()
+        with _no_interrupt():  # a worker started now inherits SIGINT ignored
+            if getattr(self.pool, "_broken", False):
+                self._replace()
+            try:
+                inner = self.pool.submit(run_cell, cell, plugins)
+            except futures.process.BrokenProcessPool:
+                self._replace()
+                inner = self.pool.submit(run_cell, cell, plugins)
+
+        def relay(f: futures.Future) -> None:
+            try:
+                outer.set_result(f.result())
+            except futures.process.BrokenProcessPool:
+                outer.set_exception(BrokenWorkerError())
+            except BaseException as exc:
+                outer.set_exception(exc)
+
+        inner.add_done_callback(relay)
+        return outer
+
+    def _replace(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new()
+
+    def close(self, interrupted: bool = False) -> None:
+        if interrupted:
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=not interrupted, cancel_futures=True)
+
+
+def _local(workers: int, plugins: tuple[str, ...]) -> tuple[Callable, Callable]:
+    pool = _Pool(workers, plugins)
+    return pool.submit, pool.close
+
+
+ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx|inproc)://)?(?:[A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\])"
+                     r"(?::(?P<port>[0-9]{1,5}))?")
+
+
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler address of the form ``tcp://host:8786``, or one clear line."""
+    match = ADDRESS.fullmatch(address or "")
+    if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise OccError(f"--scheduler: must be an address such as tcp://host:8786, got "
+                       f"{address!r}"[:200])
+    return address
+
+
+def reach_scheduler(address: str, timeout: float = 3.0) -> None:
+    """Fail fast, in one line, when nothing listens at a TCP scheduler address."""
+    import socket
+
+    match = ADDRESS.fullmatch(check_scheduler_address(address))
+    if not address.startswith(("tcp://", "tls://")) and "://" in address:
+        return  # another transport: Dask itself says
+    rest = address.split("://", 1)[-1]
+    host = rest.rsplit(":", 1)[0].strip("[]") if match["port"] else rest.strip("[]")
+    port = int(match["port"] or 8786)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OccError(f"--scheduler: no Dask scheduler answers at {address} ({reason})") from None
+
+
+DASK_TIMEOUT = 10.0
+"""Seconds to reach a Dask scheduler before giving up."""
+
+
+def _dask(workers: int | None, scheduler: str | None) -> tuple[Callable, Callable]:
+    """Cells as Dask tasks on an existing scheduler, or on a LocalCluster started here.
+    Dask reschedules the tasks of a lost worker itself; results come back to the client."""
+    try:
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise OccError("--executor dask needs Dask: pip install 'occ[dask]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        check_scheduler_address(scheduler)
+        import logging
+
+        quiet = logging.getLogger("distributed")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            client = Client(scheduler, timeout=DASK_TIMEOUT)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+            raise OccError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} "
+                           f"within {DASK_TIMEOUT:g} s ({reason})") from None
+        finally:
+            quiet.setLevel(level)
     else:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None)
         client = Client(cluster)
-    outcomes = []
-    try:
-        handles = {client.submit(run_cell, c, str(folder), pure=False): c for c in cells}
-        for handle in as_completed(list(handles)):
+
+    def submit(cell: Cell, plugins: tuple[str, ...]) -> Any:
+        outer: futures.Future = futures.Future()
+        task = client.submit(run_cell, cell, plugins, pure=False)
+
+        def relay(f: Any) -> None:
             try:
-                outcome = handle.result()
-            except Exception as exc:  # the task itself could not run: retried on resume
-                outcome = {"key": handles[handle].key, "status": "failed",
-                           "error": f"{type(exc).__name__}: {exc}"}
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
-    finally:
+                outer.set_result(f.result())
+            except BaseException as exc:
+                outer.set_exception(exc)
+
+        task.add_done_callback(relay)
+        return outer
+
+    def close(interrupted: bool = False) -> None:
         client.close()
         if cluster is not None:
             cluster.close()
-    return outcomes
+
+    return submit, close
 
 
-def collect(sweep: Sweep, out: Path) -> pd.DataFrame | None:
+def collect(sweep: Sweep, out: Path, warnings: list[str] | None = None) -> pd.DataFrame | None:
     """Every finished cell in one tidy table, sorted (``sweep.csv``, and the final-T bound
-    rows in ``sweep_bounds.csv``), and the sweep figures."""
+    rows in ``sweep_bounds.csv``), then the sweep figures: a figure that cannot be drawn
+    is reported in ``warnings`` and the tables are kept."""
     folder = cell_folder(out)
     frames, bound_frames = [], []
-    for cell in sweep.cells:
+    for cell in {c.key: c for c in sweep.cells}.values():
         path = folder / f"{cell.key}.csv"
         if path.is_file():
             frame = pd.read_csv(path)
@@ -413,5 +757,10 @@ def collect(sweep: Sweep, out: Path) -> pd.DataFrame | None:
     atomic_write(Path(out) / "sweep_bounds.csv", lambda p: bounds.to_csv(p, index=False))
     from occ.plots import plot_sweep
 
-    plot_sweep(table, bounds, sweep, Path(out))
+    try:
+        plot_sweep(table, bounds, sweep, Path(out))
+    except Exception as exc:  # the tables are written: report the figures, keep the run
+        if warnings is None:
+            raise
+        warnings.append(f"sweep figures not drawn ({type(exc).__name__}: {exc})")
     return table

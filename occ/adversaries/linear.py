@@ -21,8 +21,9 @@ class LinearGaussian(LinearAdversary):
     mean: float = param(0.3, Real(per_row=False), "mean added to every coordinate")
     scale_max: float = param(1.0, Real(0, per_row=False), "noise scale of coordinate 1")
     scale_min: float = param(0.01, Real(0, per_row=False), "noise scale of coordinate d")
-    coordinate_scale: Any = param(1.0, RealVector(), "c: every gradient is multiplied by c "
-                                  "coordinate-wise (a number or a list; Section 4.1)")
+    coordinate_scale: Any = param(1.0, RealVector(dimension=True), "c: every gradient is "
+                                  "multiplied by c coordinate-wise (a number or a list; "
+                                  "Section 4.1)")
     name = "linear_gaussian"
     streams = ("noise",)
 

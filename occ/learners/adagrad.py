@@ -82,7 +82,7 @@ class AdagradDiagonal(LearnerConfig):
                          "diag(sqrt(s_t)+eps)/c: none (c = 1), D0, per_coordinate")
     D0: Any = param(None, Real(0, low_open=True),
                     "c = D0 for scaling D0 (default: the domain's diameter)")
-    c: Any = param(None, RealVector(low=0, low_open=True),
+    c: Any = param(None, RealVector(low=0, low_open=True, dimension=True),
                    "c_i for scaling per_coordinate (default: the domain's width in i)")
     name = "adagrad_diag"
     kernel_step = KernelStep(adagrad_row, adagrad_coordinate, state=1)

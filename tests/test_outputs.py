@@ -1,0 +1,196 @@
+"""Output robustness: results written before figures, a failing figure reported and the
+run kept, the umask honoured, stale staging folders removed, unusable outputs and bad
+baselines found before any computing, damaged run folders refused, sizes refused."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from bad_inputs import scenario, toml_document
+from click.testing import CliRunner
+
+from occ.cli import cli
+from occ.results import clean_stale, usable_folder
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(toml_document(scenario()))
+    return path
+
+
+@pytest.fixture
+def umask():
+    old = os.umask(0o027)
+    yield 0o027
+    os.umask(old)
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in root.rglob("*")}
+
+
+def test_files_and_folders_honour_the_umask(scenario_file: Path, tmp_path: Path,
+                                            umask: int) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(scenario_file), "--out", str(out)).exit_code == 0
+    modes = _modes(out)
+    folder = next(p for p in modes if p.count("/") == 1)
+    assert modes[folder] == 0o777 & ~umask, oct(modes[folder])
+    files = {p: m for p, m in modes.items() if p.endswith((".csv", ".json", ".png"))}
+    assert files and all(m == 0o666 & ~umask for m in files.values()), files
+
+
+def test_a_failing_figure_keeps_the_run(scenario_file: Path, tmp_path: Path,
+                                        monkeypatch) -> None:
+    import occ.plots
+
+    def broken(result, path, title=None):
+        raise RuntimeError("no font today")
+
+    monkeypatch.setattr(occ.plots, "plot_run", broken)
+    out = tmp_path / "out"
+    result = invoke("run", str(scenario_file), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert ("WARNING: figures not drawn: regret.png (RuntimeError: no font today)"
+            in result.stderr), result.stderr
+    folder = next((out / "tiny").iterdir())
+    assert (folder / "average_regret.png").stat().st_size > 0  # the others are drawn
+    assert not (folder / "regret.png").exists()
+    redraw = invoke("plot", str(folder))
+    assert redraw.exit_code == 1 and "regret.png" in redraw.stderr
+    for name in ("metrics.csv", "bounds.csv", "summary.csv", "meta.json"):
+        assert (folder / name).stat().st_size > 0
+    assert not list(out.rglob("*.partial"))
+
+
+def test_stale_staging_of_a_dead_process_is_removed(scenario_file: Path,
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(scenario_file), "--out", str(out)).exit_code == 0
+    parent = out / "tiny"
+    import socket
+
+    from occ.results import _owner_tag
+
+    host = _owner_tag().rsplit("-", 1)[0]
+    dead = parent / f".20260101-000000-seed0.~{host}-999999999~abc.partial"
+    dead.mkdir()
+    (dead / "metrics.csv").write_text("half")
+    tmp = parent / f".metrics.csv.~{host}-999999999~xyz.tmp"
+    tmp.write_text("half")
+    alive = parent / f".20260101-000000-seed0.~{host}-{os.getpid()}~abc.partial"
+    alive.mkdir()
+    other = parent / ".20260101-000000-seed0.~otherhost-1~abc.partial"
+    other.mkdir()
+    assert socket.gethostname()
+    assert invoke("run", str(scenario_file), "--out", str(out)).exit_code == 0
+    assert not dead.exists() and not tmp.exists()
+    assert alive.exists() and other.exists()  # a live process's, another host's: kept
+    assert clean_stale(parent) == []
+
+
+def test_an_unusable_out_is_found_before_computing(scenario_file: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    import occ.api
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(occ.api, "run", never)
+    (tmp_path / "afile").write_text("x")
+    for out, needle in ((str(tmp_path / "afile" / "sub"), "afile"), ("", "--out")):
+        result = invoke("run", str(scenario_file), "--out", out)
+        assert result.exit_code == 2 and needle in result.stderr, result.output
+    if os.geteuid() == 0:
+        return  # root writes anywhere: the permission case needs another user
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    result = invoke("run", str(scenario_file), "--out", str(locked / "x"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
+def test_usable_folder_reports_read_only(tmp_path: Path, monkeypatch) -> None:
+    """A folder where nothing can be created (read-only, no permission), as the kernel
+    says it: the probe is a real mkdir, so this holds for root as well."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    with pytest.raises(Exception, match="cannot write in .* \\(Permission denied\\)"):
+        usable_folder(tmp_path / "x")
+
+
+def test_a_bad_baseline_is_found_before_the_check(scenario_file: Path, tmp_path: Path,
+                                                  monkeypatch) -> None:
+    import occ.check
+
+    def never(*args, **kwargs):
+        raise AssertionError("the check ran")
+
+    monkeypatch.setattr(occ.check, "check_table", never)
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_text("scenario,learner\nx,y\n")
+    result = invoke("check", str(scenario_file), "--baseline", str(garbage))
+    assert result.exit_code == 2 and "garbage.csv" in result.stderr
+
+
+def test_plot_refuses_a_truncated_run_and_redraws_a_good_one(scenario_file: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(scenario_file), "--out", str(out)).exit_code == 0
+    folder = next((out / "tiny").iterdir())
+    (folder / "regret.png").unlink()
+    assert invoke("plot", str(folder)).exit_code == 0
+    assert (folder / "regret.png").stat().st_size > 0
+    metrics = folder / "metrics.csv"
+    lines = metrics.read_text().splitlines(keepends=True)
+    metrics.write_text("".join(lines[:-2]))  # cut at a line end: rows are missing
+    result = invoke("plot", str(folder))
+    assert result.exit_code == 2 and "rows" in result.stderr and "damaged" in result.stderr
+    assert pd.read_csv(metrics).shape[0] == len(lines) - 3  # the file itself untouched
+
+
+def test_large_runs_need_the_flag_and_impossible_ones_are_refused(scenario_file: Path,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    result = invoke("run", str(scenario_file), "--T", str(10**12), "--out", str(tmp_path))
+    assert result.exit_code == 2 and "--allow-large" in result.stderr
+    result = invoke("run", str(scenario_file), "--seeds", str(10**9), "--allow-large",
+                    "--out", str(tmp_path))
+    assert result.exit_code == 2 and "this machine has" in result.stderr
+    monkeypatch.setenv("OCC_LARGE_SECONDS", "1e-9")  # the threshold is configurable
+    result = invoke("run", str(scenario_file), "--out", str(tmp_path / "a"))
+    assert result.exit_code == 2 and "OCC_LARGE_SECONDS" in result.stderr
+    result = invoke("run", str(scenario_file), "--out", str(tmp_path / "a"), "--allow-large")
+    assert result.exit_code == 0, result.output
+
+
+def test_long_runs_show_progress_without_a_terminal(scenario_file: Path, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    import occ.cli
+
+    monkeypatch.setattr(occ.cli, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(occ.cli, "PROGRESS_EVERY", 0.0)
+    result = invoke("run", str(scenario_file), "--out", str(tmp_path))
+    assert result.exit_code == 0 and "% of 40 steps" in result.stderr, result.stderr
+
+
+def test_named_scenarios_fit_under_the_default_threshold() -> None:
+    from occ.limits import check, scenario_estimate
+    from occ.scenarios import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        sc = load_scenario(name)
+        check(name, scenario_estimate(sc), allow_large=False)  # raises if not
