@@ -80,9 +80,9 @@ def test_stale_staging_of_a_dead_process_is_removed(scenario_file: Path,
     parent = out / "tiny"
     import socket
 
-    from occ.results import _owner_tag
+    from occ.atomic import owner_tag
 
-    host = _owner_tag().rsplit("-", 1)[0]
+    host = owner_tag().rsplit("-", 1)[0]
     dead = parent / f".20260101-000000-seed0.~{host}-999999999~abc.partial"
     dead.mkdir()
     (dead / "metrics.csv").write_text("half")
