@@ -293,6 +293,9 @@ def simulate(
     reference path elsewhere and wherever numba is not installed)."""
     if engine not in ENGINES:
         raise ParameterError("engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "numba" and not numba_engine.AVAILABLE:
+        raise ParameterError("engine", "numba is not installed (it is part of occ's base "
+                             "install: pip install numba); use 'auto' or 'reference'")
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, seeds, adversary.streams)
     S = len(seeds)

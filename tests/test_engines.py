@@ -163,8 +163,6 @@ def test_auto_falls_back_without_numba(monkeypatch) -> None:
     monkeypatch.setattr(numba_engine, "AVAILABLE", False)
     without = occ.run(sc)  # the reference path, more slowly
     _assert_close(with_numba.metrics, without.metrics)
-    with pytest.raises(ParameterError, match="numba engine cannot run"):
-        occ.run(sc, engine="numba")
 
 
 def test_unsupported_batches_use_the_reference_path() -> None:
@@ -256,3 +254,18 @@ def test_staggered_state_arrays_are_aligned_disjoint_zeros_spread_over_a_page() 
     assert all(s % 64 == 0 for s in starts)
     assert all(b - a >= 7 * 300 * 8 for a, b in itertools.pairwise(starts))  # disjoint
     assert [(s - starts[0]) % 4096 for s in starts] == [k * 448 for k in range(9)]
+
+
+def test_without_numba_the_engine_error_names_numba_not_the_learner(monkeypatch) -> None:
+    from occ.engines import numba_engine
+    from occ.errors import ParameterError
+
+    monkeypatch.setattr(numba_engine, "AVAILABLE", False)
+    sc = make_scenario(T=20, seeds=1)
+    with pytest.raises(ParameterError, match="numba is not installed") as caught:
+        occ.run(sc, engine="numba")
+    assert "learner" not in str(caught.value)
+    result = occ.run(sc)  # auto: the reference path, and meta.json says why
+    assert set(result.meta["engines"].values()) == {"reference"}
+    assert all("numba is not installed" in why
+               for why in result.meta["reference_reasons"].values())

@@ -55,7 +55,7 @@ def supported(learner: Any, facts: LearnerFacts, adversary: Any, domain: Any, fa
               recording: Recording, xp: Any, keep_trajectories: bool) -> tuple[bool, str]:
     """``(True, "")`` where this engine can run the learner batch, else ``(False, why)``."""
     if not AVAILABLE:
-        return False, "numba is not installed (pip install 'occ[numba]')"
+        return False, "numba is not installed (pip install numba): the reference path ran it"
     if xp is not np:
         return False, "it runs NumPy arrays only"
     if keep_trajectories:
