@@ -3,11 +3,11 @@ relatives ``x_t`` read from a CSV file (one column per asset, one row per period
 
 Regret is the log-wealth gap to the best constant rebalanced portfolio (CRP) in
 hindsight, ``u = argmax_{u in simplex} sum_t log(u^T x_t)``. That concave maximization is
-solved by SLSQP and polished by Newton's method on the face of its support; its optimality
-certificate is the duality gap ``max_i grad_i f(u) - tau`` (with ``f = sum_t log(u^T x_t)``,
-concavity gives ``f(u*) - f(u) <= max_i grad_i f(u) - grad f(u)^T u`` and
-``grad f(u)^T u = tau``), recorded per checkpoint; a run whose comparator does not reach
-``COMPARATOR_GAP_TOLERANCE`` stops with an error rather than report a regret against it.
+solved by the active-set Newton method of :mod:`occ.adversaries.bcrp`, warm started from
+the previous checkpoint's solution; its optimality certificate is the duality gap
+``max_i grad_i f(u) - n`` (concavity: ``f(u*) - f(u)`` is at most that), recorded per
+checkpoint; a run whose comparator does not reach ``COMPARATOR_GAP_TOLERANCE`` stops
+with an error rather than report a regret against it.
 """
 
 from __future__ import annotations
@@ -18,90 +18,14 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
+from occ.adversaries.bcrp import CRPSolution, best_crp
 from occ.backend import to_device, to_host
 from occ.errors import OccError, ParameterError
 from occ.params import Choice, param, validate
 
 COMPARATOR_GAP_TOLERANCE = 1e-9
 """Largest duality gap (in log-wealth) accepted for the best CRP."""
-
-
-def _face_newton(X: np.ndarray, u: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Newton's method for ``max sum log(u^T x_t)`` on the face ``{u_S >= 0, sum u_S = 1}``
-    with the equality constraint in the KKT system and a step kept inside the face."""
-    n = X.shape[0]
-    u = np.where(support, u, 0.0)
-    u /= u.sum()
-    Xs = X[:, support]
-    for _ in range(100):
-        us = u[support]
-        wealth = Xs @ us
-        g = (Xs / wealth[:, None]).sum(axis=0)
-        H = -(Xs / wealth[:, None]).T @ (Xs / wealth[:, None])
-        k = us.size
-        K = np.zeros((k + 1, k + 1))
-        K[:k, :k], K[:k, k], K[k, :k] = H, 1.0, 1.0
-        try:
-            step = np.linalg.solve(K, np.concatenate([-g, [0.0]]))[:k]
-        except np.linalg.LinAlgError:
-            break
-        alpha = 1.0
-        negative = step < 0
-        if negative.any():
-            alpha = min(1.0, float(np.min(-us[negative] / step[negative])) * 0.999999)
-        f0 = np.sum(np.log(wealth))
-        for _ in range(60):
-            trial = us + alpha * step
-            if np.all(trial > 0) and np.sum(np.log(Xs @ trial)) >= f0 - 1e-15 * abs(f0):
-                break
-            alpha /= 2
-        else:
-            break
-        u = np.zeros_like(u)
-        u[support] = trial / trial.sum()
-        if np.max(np.abs(alpha * step)) <= 1e-15:
-            break
-    del n
-    return u
-
-
-def best_crp(X: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """``(u, f(u), gap)`` for ``max_{u in simplex} sum_t log(u^T x_t)``, X of shape (n, d):
-    SLSQP for the support, then Newton on the face of the active support, adding the
-    assets whose gradient exceeds n (the KKT multiplier) until the gap closes."""
-    n, d = X.shape
-
-    def negative(u: np.ndarray) -> tuple[float, np.ndarray]:
-        wealth = X @ u
-        return -float(np.sum(np.log(wealth))), -(X / wealth[:, None]).sum(axis=0)
-
-    result = optimize.minimize(
-        negative, np.full(d, 1.0 / d), jac=True, method="SLSQP",
-        bounds=[(0.0, 1.0)] * d,
-        constraints=[{"type": "eq", "fun": lambda u: u.sum() - 1.0, "jac": lambda u: np.ones(d)}],
-        options={"ftol": 1e-16, "maxiter": 2000})
-    u = np.clip(result.x, 0.0, None)
-    u /= u.sum()
-    support = u > 1e-9
-    best = (u, -np.inf, np.inf)
-    for _ in range(2 * d):
-        u = _face_newton(X, u, support)
-        gradient = (X / (X @ u)[:, None]).sum(axis=0)
-        gap = float(gradient.max() - n)
-        f = float(np.sum(np.log(X @ u)))
-        if gap < best[2]:
-            best = (u, f, gap)
-        if gap <= COMPARATOR_GAP_TOLERANCE * 0.01:
-            break
-        entering = (~support) & (gradient > n)
-        leaving = support & (u <= 0)
-        if not entering.any() and not leaving.any():
-            break
-        support = (support | entering) & ~leaving
-        u = np.where(entering, 1e-6, u)
-    return best
 
 
 def read_numeric_csv(path: Path) -> np.ndarray:
@@ -165,8 +89,12 @@ class LogWealthLoss:
         for r in range(R):
             key = X[:, r, :].tobytes()
             if key not in solved:
-                solved[key] = best_crp(X[:, r, :])
-            u, f, gap = solved[key]
+                previous = self.warm.get(r)
+                solution = best_crp(X[:, r, :], None if previous is None else previous.u)
+                solved[key] = solution
+            solution = solved[key]
+            self.warm[r] = solution
+            u, f, gap = solution.u, solution.value, solution.gap
             if gap > COMPARATOR_GAP_TOLERANCE:
                 raise OccError(f"the best constant rebalanced portfolio did not converge at "
                                f"t = {len(stats)} (duality gap {gap:.3g} > "
@@ -178,6 +106,7 @@ class LogWealthLoss:
         return to_device(np.stack(us), xp), to_device(np.asarray(values), xp)
 
     gaps: list = field(default_factory=list)
+    warm: dict[int, CRPSolution] = field(default_factory=dict)  # the last solution per row
 
     def extra_metrics(self, cumulative_loss: np.ndarray, comparator_loss: np.ndarray
                       ) -> dict[str, np.ndarray]:
