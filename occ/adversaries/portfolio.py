@@ -13,42 +13,36 @@ with an error rather than report a regret against it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from occ.adversaries.bcrp import CRPSolution, best_crp
+from occ.adversaries.market_data import UNIVERSAL_DATASETS, Table, read_table
 from occ.backend import to_device, to_host
 from occ.errors import OccError, ParameterError
-from occ.params import Choice, param, validate
+from occ.params import param, validate
 
 COMPARATOR_GAP_TOLERANCE = 1e-9
 """Largest duality gap (in log-wealth) accepted for the best CRP."""
 
 
-def read_numeric_csv(path: Path) -> np.ndarray:
-    """Rows of numbers from a CSV file: ``#`` comments and blank lines are skipped, and a
-    first row that is not numeric is a header."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ParameterError("path", f"cannot read {path} ({exc.strerror})") from None
-    rows = [line.split("#")[0].strip() for line in lines]
-    rows = [line for line in rows if line]
-    table = []
-    for number, line in enumerate(rows):
-        try:
-            table.append([float(v) for v in line.split(",")])
-        except ValueError:
-            if number == 0:
-                continue  # the header
-            raise ParameterError("path", f"{path}: row {number + 1} is not a list of "
-                                 f"numbers: {line!r}") from None
-    if not table or len({len(r) for r in table}) != 1:
-        raise ParameterError("path", f"{path}: needs rows of equally many numbers")
-    return np.asarray(table, dtype=float)
+@dataclass(frozen=True)
+class DataKind:
+    """``"prices"``, ``"relatives"`` or ``"universal:NAME"`` (a universal-portfolios data
+    set, prices)."""
+
+    def describe(self) -> str:
+        return ("'prices', 'relatives' or 'universal:NAME' with NAME one of "
+                + ", ".join(UNIVERSAL_DATASETS))
+
+    def check(self, value: Any) -> str:
+        if value in ("prices", "relatives") or (
+                isinstance(value, str) and value.removeprefix("universal:") in UNIVERSAL_DATASETS
+                and value.startswith("universal:")):
+            return value
+        raise ValueError
 
 
 @dataclass(frozen=True)
@@ -117,12 +111,14 @@ class LogWealthLoss:
 
 @dataclass(frozen=True)
 class Portfolio:
-    """Price relatives from ``path`` (relative to the scenario file): ``data = "prices"``
-    (rows of positive prices; relatives x_t = p_{t+1}/p_t) or ``"relatives"``. Every
-    repetition sees the same sequence; T must not exceed its length."""
+    """Price relatives from ``path`` (inside the scenario file's folder,
+    :mod:`occ.adversaries.market_data`): ``data = "prices"`` (rows of positive prices;
+    relatives x_t = p_{t+1}/p_t), ``"relatives"``, or ``"universal:NAME"`` (a data set of
+    an installed universal-portfolios package; no path). Every repetition sees the same
+    sequence; T must not exceed its length."""
 
     path: str = param("", None, "CSV file: one column per asset, one row per period")
-    data: str = param("relatives", Choice(("prices", "relatives")), "what the rows hold")
+    data: str = param("relatives", DataKind(), "what the rows hold, or a universal data set")
     base: str = param("", None, "directory the path is relative to (set by the loader)")
     name = "portfolio"
     oblivious = True
@@ -130,22 +126,31 @@ class Portfolio:
 
     def __post_init__(self) -> None:
         validate(self)
-        relatives = self.relatives()
-        object.__setattr__(self, "_relatives", relatives)
+        table = self.table()
+        object.__setattr__(self, "_relatives", self._to_relatives(table))
+        object.__setattr__(self, "assets", table.columns)
 
-    def relatives(self) -> np.ndarray:
-        path = Path(self.base) / self.path if self.base else Path(self.path)
-        if not self.path:
-            raise ParameterError("path", "is required: a CSV file of prices or relatives")
-        data = read_numeric_csv(path)
-        if not np.all(np.isfinite(data)) or np.any(data <= 0):
-            raise ParameterError("path", f"{path}: every price or relative must be a finite "
-                                 "number > 0")
-        if self.data == "prices":
+    def table(self) -> Table:
+        if self.data.startswith("universal:"):
+            if self.path:
+                raise ParameterError("path", f"must be empty with data = {self.data!r}")
+            return read_table(self.data)
+        return read_table(self.path, self.base)
+
+    def _to_relatives(self, table: Table) -> np.ndarray:
+        data, name = table.values, table.name
+        if np.any(data <= 0):
+            row = int(np.argwhere(data <= 0)[0][0])
+            raise ParameterError("path", f"{name}: every price or relative must be a finite "
+                                 f"number > 0 (data row {row + 1} is not)")
+        if self.data != "relatives":
             data = data[1:] / data[:-1]
         if data.shape[0] < 1 or data.shape[1] < 2:
-            raise ParameterError("path", f"{path}: need at least 2 assets and 1 period")
+            raise ParameterError("path", f"{name}: need at least 2 assets and 1 period")
         return data
+
+    def relatives(self) -> np.ndarray:
+        return self._relatives
 
     @property
     def periods(self) -> int:
