@@ -397,8 +397,10 @@ def simulate(
         if rec is None:  # the compiled engine
             outcomes.append(LearnerOutcome(stepper.batch, stepper.statistics(T), facts, None,
                                            family, stepper.engine))
-            continue
-        trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
-        outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts, trajectory,
-                                       family, stepper.engine))
+        else:
+            trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
+            outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts,
+                                           trajectory, family, stepper.engine))
+        # what the loss family declares of itself (exp-concavity: ONS's, Cover's bounds)
+        outcomes[-1].statistics.exp_concavity = getattr(family, "exp_concavity", None)
     return outcomes

@@ -72,6 +72,11 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1},
         {"eta": 0.1, "beta": 0.9, "beta1": 0.5},
     ],
+    "ons": [
+        {},
+        {"G": 3.0, "alpha": 0.5},
+        {"gamma": 0.5, "eps": 0.1},
+    ],
     "adam_nmf": [
         {"eta": 0.1, "rank": 1},
         {"eta": 0.1, "rank": 2, "seed": 3},

@@ -179,13 +179,38 @@ def _ball_bisection(z: np.ndarray, a: np.ndarray, radius: float) -> np.ndarray:
                      for ai, zi in zip(a, z, strict=True)])
 
 
+def simplex_projection_by_supports(y: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``argmin_{w in simplex} (w - y)^T M (w - y)``, M > 0, by enumeration: the minimizer
+    is the minimizer on the affine hull of its support S (``w_S = 1``-summing solution of
+    ``M_SS w_S + nu 1 = (M y)_S``), so the best feasible one over all 2^d - 1 supports is it
+    (small d only)."""
+    d = len(y)
+    best, best_value = None, math.inf
+    for mask in range(1, 2**d):
+        S = [i for i in range(d) if mask >> i & 1]
+        k = len(S)
+        K = np.zeros((k + 1, k + 1))
+        K[:k, :k] = M[np.ix_(S, S)]
+        K[:k, k] = K[k, :k] = 1.0
+        rhs = np.concatenate([(M @ y)[S], [1.0]])
+        w = np.zeros(d)
+        w[S] = np.linalg.solve(K, rhs)[:k]
+        if np.all(w >= -1e-15):
+            w = np.maximum(w, 0.0)
+            value = float((w - y) @ M @ (w - y))
+            if value < best_value:
+                best, best_value = w / w.sum(), value
+    return best
+
+
 def reference_projection(domain: Any, y: np.ndarray, M: np.ndarray) -> np.ndarray:
     """``argmin_{w in V} (w - y)^T M (w - y)`` for a dense PSD ``M`` (d, d)."""
     if domain.name == "unconstrained":
         return y.copy()
-    if domain.name == "simplex":  # occ offers the Euclidean geometry only there
-        assert np.allclose(M, M[0, 0] * np.eye(len(y)))
-        return euclidean_projection(domain, y)
+    if domain.name == "simplex":
+        if np.allclose(M, M[0, 0] * np.eye(len(y))):
+            return euclidean_projection(domain, y)
+        return simplex_projection_by_supports(y, M)
     diagonal = np.count_nonzero(M - np.diag(np.diag(M))) == 0
     if domain.name == "box":
         if diagonal or np.allclose(M, M[0, 0] * np.eye(len(y))):
@@ -393,6 +418,14 @@ class ReferenceLearner:
                             for si, ci in zip(self.s, c, strict=True)])
         if L.name == "shampoo":
             return self._shampoo(g)
+        if L.name == "ons":  # Hazan, Agarwal, Kale 2007: A_t = eps I + sum g g^T, P = gamma A_t
+            D = math.sqrt(2.0)  # the simplex's diameter
+            gamma = L.gamma if L.gamma is not None else 0.5 * min(1 / (4 * L.G * D), L.alpha)
+            eps = L.eps if L.eps is not None else 1 / (gamma**2 * D**2)
+            if self.t == 1:
+                self.ons_A = eps * np.eye(d)
+            self.ons_A = self.ons_A + np.outer(g, g)
+            return gamma * self.ons_A
         if L.name == "adagrad_full":
             self.O = self.O + np.outer(g, g)
             root = np.real(linalg.sqrtm(self.O))

@@ -52,6 +52,7 @@ class LogWealthLoss:
     sequence is held as the file's rows already are."""
 
     name = "log_wealth"
+    exp_concavity = 1.0  # exp(-l_t(w)) = w^T x_t is linear, hence concave
 
     def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return -xp.log(xp.sum(params * w, axis=-1))

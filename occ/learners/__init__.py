@@ -17,13 +17,14 @@ from occ.learners.adam_nmf import AdamNMF
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ogd import OGD
+from occ.learners.ons import ONS
 from occ.learners.shampoo import Shampoo
 from occ.params import build
 
 LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
-                RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF)
+                RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS)
 }
 
 
