@@ -231,6 +231,12 @@ def _ons_start(stats: Statistics, facts: Facts) -> np.ndarray:
     return _ons_gamma(facts) * float(facts.parameters.eps) / 2 * stats.D1**2
 
 
+def _portfolio_game(stats: Statistics, facts: Facts) -> list[Mask]:
+    """Cover's bound is for the log-wealth loss against the best CRP."""
+    return [(_all(stats) & (stats.loss == "log_wealth"),
+             f"needs the portfolio game (log-wealth losses), got {stats.loss or 'unknown'}")]
+
+
 BOUNDS: dict[str, Bound] = {}
 FACTS: dict[str, Fact] = {}
 
@@ -365,6 +371,10 @@ _register(
           _claimed("ons_theorem"), _ons_theorem,
           lambda s, f: 5 * (1 / float(f.parameters.alpha) + float(f.parameters.G)
                             * float(f.parameters.D)) * s.d * np.log(s.t[None, :])),
+    # Cover's universal portfolio, uniform prior (Cover & Ordentlich 1996)
+    Bound("up_cover", "(d - 1) log(T + 1)  (the exact uniform-prior mixture of CRPs)",
+          _claimed("up_cover"), _portfolio_game,
+          lambda s, f: (s.d - 1) * np.log(s.t[None, :] + 1.0) + 0 * s.regret),
     # Shampoo, Section 6 (with the eps start: the learner's own L_T, R_T)
     Bound("shampoo", "D^2 tr(A_T)/(2 eta) + eta r tr(A_T)  (A_T = L_T^{1/4} kron R_T^{1/4}, "
           "r = max_t rank G_t)",

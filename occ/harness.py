@@ -403,4 +403,5 @@ def simulate(
                                            trajectory, family, stepper.engine))
         # what the loss family declares of itself (exp-concavity: ONS's, Cover's bounds)
         outcomes[-1].statistics.exp_concavity = getattr(family, "exp_concavity", None)
+        outcomes[-1].statistics.loss = family.name
     return outcomes

@@ -288,6 +288,16 @@ class ReferenceLearner:
             return self._adam(w, g)
         if self.learner.name == "eg":
             return self._eg(w, g), None
+        if self.learner.name == "universal":
+            return self._universal(g), None
+        if self.learner.name == "uniform_crp":
+            return np.full(self.d, 1.0 / self.d), None
+        if self.learner.name == "buy_and_hold":  # each asset's holding grows by x_i
+            x = -np.asarray(g, dtype=float)
+            if not np.all(x > 0):
+                return np.full(self.d, np.nan), None
+            held = [wi * xi for wi, xi in zip(w, x, strict=True)]
+            return np.array(held) / math.fsum(held), None
         if self.learner.name == "adafactor":
             return self._adafactor(w, g)
         if self.learner.name == "adam_nmf":
@@ -350,6 +360,42 @@ class ReferenceLearner:
         denom = np.sqrt(A_new @ B_new) + L.eps
         y = w - L.eta * (G / denom).reshape(-1)
         return y, np.diag(denom.reshape(-1) / L.eta)
+
+    def _universal(self, g: np.ndarray) -> np.ndarray:
+        """Cover (1991): ``int b S_t(b) db / int S_t(b) db`` over the simplex with
+        ``x_s = -g_s``. Exact: S_t is a polynomial of degree t, integrated by Gauss-Legendre
+        rules exact for its degree (d = 2 on [0, 1]; d = 3 on the triangle through the
+        collapsed coordinates b = (u, (1 - u) v, (1 - u)(1 - v)), Jacobian 1 - u); sampled:
+        the same mixture over N Dirichlet(1) portfolios drawn by the documented recipe."""
+        L, d = self.learner, self.d
+        if not hasattr(self, "up_x"):
+            self.up_x = []
+        x = -np.asarray(g, dtype=float)
+        if not np.all(x > 0):
+            return np.full(d, np.nan)
+        self.up_x.append(x)
+        X = np.array(self.up_x)
+        t = len(self.up_x)
+        if L.exact(d):
+            n = t // 2 + 3
+            nodes, weights = np.polynomial.legendre.leggauss(n)
+            u, wu = (nodes + 1) / 2, weights / 2
+            if d == 2:
+                B = np.stack([u, 1 - u], axis=1)
+                mass = wu
+            else:
+                U, V = np.meshgrid(u, u, indexing="ij")
+                B = np.stack([U.ravel(), ((1 - U) * V).ravel(), ((1 - U) * (1 - V)).ravel()],
+                             axis=1)
+                mass = (np.outer(wu, wu) * (1 - U)).ravel()
+        else:
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                entropy=L.seed, spawn_key=(d,))))
+            B = rng.dirichlet(np.ones(d), size=L.samples)
+            mass = np.ones(len(B))
+        logS = np.array([math.fsum(math.log(float(b @ xs)) for xs in X) for b in B])
+        S = mass * np.exp(logS - logS.max())
+        return np.array([math.fsum(S * B[:, i]) for i in range(d)]) / math.fsum(S)
 
     def _eg(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         """(60): w_{t+1,i} = w_{t,i} exp(-eta_t g_i) / sum_j w_{t,j} exp(-eta_t g_j), with the
