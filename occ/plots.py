@@ -280,6 +280,11 @@ def plot_all(result: Any, folder: Path) -> list[Path]:
     if "excess_risk" in result.metrics:
         atomic_write(folder / "online_to_batch.png", lambda p: plot_online_to_batch(result, p))
         written.append(folder / "online_to_batch.png")
+    if "comparator_wealth" in result.metrics:  # portfolios (occ.portfolio_plots)
+        from occ.portfolio_plots import plot_wealth
+
+        atomic_write(folder / "wealth.png", lambda p: plot_wealth(result, p, f"{name}: wealth"))
+        written.append(folder / "wealth.png")
     return written
 
 

@@ -22,7 +22,7 @@ from occ.adversaries.bcrp import CRPSolution, best_crp
 from occ.adversaries.market_data import UNIVERSAL_DATASETS, Table, read_table
 from occ.backend import to_device, to_host
 from occ.errors import OccError, ParameterError
-from occ.params import param, validate
+from occ.params import Real, param, validate
 
 COMPARATOR_GAP_TOLERANCE = 1e-9
 """Largest duality gap (in log-wealth) accepted for the best CRP."""
@@ -98,16 +98,38 @@ class LogWealthLoss:
             values.append(-f)
             gaps.append(gap)
         self.gaps.append(np.asarray(gaps))
+        self.baselines.append(self._baselines(X, np.stack(us)))
         return to_device(np.stack(us), xp), to_device(np.asarray(values), xp)
 
+    assets: tuple[str, ...] = ()
     gaps: list = field(default_factory=list)
     warm: dict[int, CRPSolution] = field(default_factory=dict)  # the last solution per row
+    baselines: list = field(default_factory=list)  # per checkpoint: the baselines' wealth
+
+    def _baselines(self, X: np.ndarray, U: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row at a checkpoint: the wealth of the best single stock (in hindsight), of
+        buy-and-hold (the mean of the stocks' wealths), of the uniform CRP, and the best
+        CRP's weights as ``asset=weight`` pairs (its support, largest first)."""
+        stocks = np.sum(np.log(X), axis=0)  # (R, d) log-wealth of each stock
+        top = stocks.max(axis=1)
+        hold = top + np.log(np.mean(np.exp(stocks - top[:, None]), axis=1))
+        uniform = np.sum(np.log(np.mean(X, axis=2)), axis=0)
+        names = self.assets or tuple(f"col{i + 1}" for i in range(X.shape[2]))
+        weights = np.array([" ".join(f"{names[i]}={u[i]:.6g}" for i in np.argsort(-u)
+                                     if u[i] > 0) for u in U], dtype=object)
+        return {"best_stock_wealth": np.exp(top), "buy_and_hold_wealth": np.exp(hold),
+                "uniform_crp_wealth": np.exp(uniform), "comparator_weights": weights}
 
     def extra_metrics(self, cumulative_loss: np.ndarray, comparator_loss: np.ndarray
                       ) -> dict[str, np.ndarray]:
-        """Final wealth (starting from 1) of the learner and of the best CRP."""
-        return {"wealth": np.exp(-cumulative_loss), "comparator_wealth": np.exp(-comparator_loss),
-                "comparator_gap": np.stack(self.gaps, axis=1)[:, -cumulative_loss.shape[1]:]}
+        """Wealth (starting from 1) of the learner and of the best CRP, the comparator's
+        certificate, the baselines' wealth and the best CRP's weights."""
+        K = cumulative_loss.shape[1]
+        out = {"wealth": np.exp(-cumulative_loss), "comparator_wealth": np.exp(-comparator_loss),
+               "comparator_gap": np.stack(self.gaps, axis=1)[:, -K:]}
+        for key in self.baselines[0] if self.baselines else ():
+            out[key] = np.stack([b[key] for b in self.baselines], axis=1)[:, -K:]
+        return out
 
 
 @dataclass(frozen=True)
@@ -121,9 +143,33 @@ class Portfolio:
     path: str = param("", None, "CSV file: one column per asset, one row per period")
     data: str = param("relatives", DataKind(), "what the rows hold, or a universal data set")
     base: str = param("", None, "directory the path is relative to (set by the loader)")
+    cost: float = param(0.0, Real(0.0, 1.0, high_open=True, per_row=False),
+                        "proportional transaction cost rate (0: the cost-free game)")
     name = "portfolio"
     oblivious = True
     streams = ()
+    needs_trajectories = True  # turnover and the wealth net of costs read every w_t
+
+    def trading_metrics(self, trajectory: np.ndarray, checkpoints: np.ndarray
+                        ) -> dict[str, np.ndarray]:
+        """Per row and checkpoint tau: ``turnover`` = sum_{t=2}^{tau} ||w_t - w~_{t-1}||_1
+        with ``w~_t = w_t * x_t / (w_t^T x_t)`` the weights drifted by the prices (what a
+        rebalancing trades), and ``net_wealth``: the wealth when each rebalancing costs
+        ``cost`` times the traded fraction of the wealth, ``prod_t (w_t^T x_t)
+        prod_{t>=2} (1 - cost ||w_t - w~_{t-1}||_1)`` (the initial purchase is free).
+        ``trajectory``: (T, R, d), the iterates w_1..w_T."""
+        W = np.asarray(trajectory, dtype=float)
+        T = W.shape[0]
+        X = self._relatives[:T][:, None, :]
+        gross = np.sum(W * X, axis=-1)  # (T, R)
+        drifted = W * X / gross[:, :, None]
+        traded = np.zeros_like(gross)
+        traded[1:] = np.sum(np.abs(W[1:] - drifted[:-1]), axis=-1)
+        index = np.asarray(checkpoints) - 1
+        turnover = np.cumsum(traded, axis=0)[index].T
+        with np.errstate(divide="ignore"):
+            net = np.cumsum(np.log(gross) + np.log1p(-self.cost * traded), axis=0)[index].T
+        return {"turnover": turnover, "net_wealth": np.exp(net)}
 
     def __post_init__(self) -> None:
         validate(self)
@@ -161,7 +207,7 @@ class Portfolio:
         if d != self._relatives.shape[1]:
             raise ParameterError("d", f"must equal the number of assets in {self.path} "
                                  f"({self._relatives.shape[1]}), got {d}")
-        return LogWealthLoss()
+        return LogWealthLoss(assets=self.assets)
 
     def draw(self, rngs: list, t0: int, t1: int, d: int) -> np.ndarray:
         if t1 - 1 > self.periods:
@@ -171,3 +217,17 @@ class Portfolio:
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
         return data
+
+
+def costs_void_bounds(bounds: Any, cost: float) -> Any:
+    """Every bound row marked not applicable: the regret bounds are for the cost-free
+    game (the recorded regret is the cost-free one; ``net_wealth`` carries the costs)."""
+    bounds = bounds.copy()
+    if len(bounds):
+        bounds["applicable"] = False
+        bounds["violated"] = False
+        for column in ("value", "ratio", "error_budget"):
+            bounds[column] = np.nan
+        bounds["note"] = (f"not applicable: transaction costs are on (cost = {cost:g}); "
+                          "the bounds are for the cost-free game")
+    return bounds
