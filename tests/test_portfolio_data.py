@@ -175,3 +175,13 @@ def test_universal_data_sets_from_an_installed_package(tmp_path: Path, monkeypat
     with pytest.raises(OccError):
         file.write_text(SCENARIO.format(path="x.csv", data="universal:djia", extra=""))
         load_scenario(file)
+
+
+def test_columns_select_assets(folder: Path) -> None:
+    (folder / "three.csv").write_text("a,b,c\n1,2,3\n2,2,6\n")
+    file = scenario_file(folder, "three.csv", "prices", 'columns = "3,1"')
+    sc = load_scenario(file)
+    np.testing.assert_allclose(sc.adversary.relatives(), [[2.0, 2.0]])
+    assert sc.adversary.assets == ("c", "a")
+    one_line(scenario_file(folder, "three.csv", "prices", 'columns = "1,4"'),
+             "adversary.columns: must be distinct numbers from 1 to 3")

@@ -145,6 +145,8 @@ class Portfolio:
     base: str = param("", None, "directory the path is relative to (set by the loader)")
     cost: float = param(0.0, Real(0.0, 1.0, high_open=True, per_row=False),
                         "proportional transaction cost rate (0: the cost-free game)")
+    columns: str = param("", None, "the assets to keep: 1-based column numbers, e.g. "
+                         "'1,3' (default: every column)")
     name = "portfolio"
     oblivious = True
     streams = ()
@@ -173,7 +175,7 @@ class Portfolio:
 
     def __post_init__(self) -> None:
         validate(self)
-        table = self.table()
+        table = self._select(self.table())
         object.__setattr__(self, "_relatives", self._to_relatives(table))
         object.__setattr__(self, "assets", table.columns)
 
@@ -183,6 +185,24 @@ class Portfolio:
                 raise ParameterError("path", f"must be empty with data = {self.data!r}")
             return read_table(self.data)
         return read_table(self.path, self.base)
+
+    def _select(self, table: Table) -> Table:
+        if not self.columns:
+            return table
+        raw = self.columns if isinstance(self.columns, list | tuple) else str(
+            self.columns).split(",")
+        try:
+            keep = [int(c) for c in raw]
+        except ValueError:
+            raise ParameterError("columns", "must be comma-separated column numbers, got "
+                                 f"{self.columns!r}") from None
+        width = table.values.shape[1]
+        if not keep or len(set(keep)) != len(keep) or not all(1 <= c <= width for c in keep):
+            raise ParameterError("columns", f"must be distinct numbers from 1 to {width}, "
+                                 f"got {self.columns!r}")
+        index = [c - 1 for c in keep]
+        return Table(table.values[:, index], tuple(table.columns[i] for i in index),
+                     table.labels, table.name)
 
     def _to_relatives(self, table: Table) -> np.ndarray:
         data, name = table.values, table.name
