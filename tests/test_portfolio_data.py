@@ -178,10 +178,10 @@ def test_universal_data_sets_from_an_installed_package(tmp_path: Path, monkeypat
 
 
 def test_columns_select_assets(folder: Path) -> None:
-    (folder / "three.csv").write_text("a,b,c\n1,2,3\n2,2,6\n")
+    (folder / "three.csv").write_text("a,b,c\n1,2,3\n2,2,6\n2,2,6\n4,4,12\n")
     file = scenario_file(folder, "three.csv", "prices", 'columns = "3,1"')
     sc = load_scenario(file)
-    np.testing.assert_allclose(sc.adversary.relatives(), [[2.0, 2.0]])
+    np.testing.assert_allclose(sc.adversary.relatives(), [[2.0, 2.0], [1, 1], [2, 2]])
     assert sc.adversary.assets == ("c", "a")
     one_line(scenario_file(folder, "three.csv", "prices", 'columns = "1,4"'),
              "adversary.columns: must be distinct numbers from 1 to 3")
