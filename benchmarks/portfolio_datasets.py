@@ -53,6 +53,20 @@ def comparator_time(name: str, T: int, count: int) -> tuple[float, float, int]:
     return time.perf_counter() - started, worst, iterations
 
 
+def up_error(name: str, T: int, samples: int) -> float:
+    """The Monte Carlo relative standard error of the sampled universal portfolio's final
+    wealth (its prior's N portfolios, by the learner's recipe; from the effective sample
+    size, :func:`occ.learners.universal.monte_carlo_error`)."""
+    from occ.adversaries.market_data import read_table
+    from occ.learners.universal import _sampled_prior, monte_carlo_error
+
+    prices = read_table(f"universal:{name}").values
+    X = (prices[1:] / prices[:-1])[:T]
+    b = _sampled_prior(samples, X.shape[1], 0)
+    log_wealth = np.sum(np.log(X @ b.T), axis=0)
+    return float(monte_carlo_error(log_wealth[None, :])[0])
+
+
 def read_periods(name: str) -> int:
     from occ.adversaries.market_data import read_table
 
@@ -88,6 +102,7 @@ def main() -> None:
                "bcrp": float(np.log(first.comparator_wealth)),
                "best_stock": float(np.log(first.best_stock_wealth))}
         row |= {label: float(np.log(final.loc[label, "wealth"])) for label in final.index}
+        row["up_mc_error"] = up_error(name, sc.T, 4096)
         table.append(row)
         b = result.bounds
         applicable = b[b.applicable.astype(bool)]
