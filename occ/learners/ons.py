@@ -98,7 +98,9 @@ class ONS(LearnerConfig):
         gamma = self.step_gamma(d)
         A = state.A + g[:, :, None] * g[:, None, :]
         P = gamma * A
-        Q, lam, error = decompose(P, 1.0, 0.0, xp)
+        # every eigenvalue of gamma A_t is >= gamma eps exactly: the floor keeps round-off
+        # from turning one into a pseudo-inverse's zero
+        Q, lam, error = decompose(P, 1.0, gamma * self.start(d), xp)
         precision = FullPrecision(Q, lam, error)
         y = state.w - precision.solve(g, xp)
         w_next, gaps = simplex_quadratic_projection(to_host(y), to_host(P), to_host(state.w))
