@@ -7,20 +7,28 @@ log-wealth of every learner and baseline, the worst ratio of every applicable bo
 
 Each data set runs its scenario ``scenarios/market/portfolio-<name>.toml`` with the
 default checkpoints. "comparator" is the time of the best-CRP solves alone at those
-checkpoints (warm started, as in a run); "run" is ``occ.run`` end to end. Timings are
-printed with the machine's load average (``os.getloadavg``).
+checkpoints (warm started, as in a run); "run" is ``occ.run`` end to end, the run folder
+with its tables and figures written. Timings are printed with the machine's load average
+(``os.getloadavg``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
+# One BLAS thread (unless the caller sets it): ONS and the recorder decompose a d x d matrix
+# (d <= 88) every step, and on a shared, loaded machine OpenBLAS's threads make each small
+# eigh some 50 times slower (measured: NYSE(O) end to end 100 s instead of 15 s at load 5).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("nyse_o", "nyse_n", "djia", "tse", "sp500", "msci")
@@ -84,14 +92,16 @@ def main() -> None:
     import occ
     from occ.scenarios import parse_scenario
 
-    print(f"load average {os.getloadavg()}, {os.cpu_count()} cpus")
+    print(f"load average {os.getloadavg()}, {os.cpu_count()} cpus, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     table, ratios = [], []
     for name in args.only:
         sc = occ.load_scenario(ROOT / "scenarios" / "market"
                                / f"portfolio-{name.replace('_', '-')}.toml")
         seconds, gap, iterations = comparator_time(name, sc.T, sc.checkpoints)
         started = time.perf_counter()
-        result = occ.run(sc)
+        with tempfile.TemporaryDirectory() as out:  # end to end: tables and figures written
+            result = occ.run(sc, out=out)
         wall = time.perf_counter() - started
         m = result.metrics
         final = m[m.t == sc.T].set_index("learner")
