@@ -6,10 +6,12 @@ The primal active-set method for a strictly convex quadratic program (Nocedal & 
 and ``w >= 0``: on the free set F (the working set is ``w_i = 0`` off F) the equality-
 constrained step solves the KKT system ``[[A_FF, 1], [1^T, 0]] [p; nu] = [-r_F; 0]``,
 ``r = A (w - y)``; a blocking coordinate joins the working set; at a point optimal on F
-the bound multipliers ``lambda_i = r_i - min_F r`` decide (the most negative leaves the
-working set). It terminates in finitely many steps at the exact minimizer (to round-off).
-Warm started from the previous iterate's support (ONS moves little per step), it usually
-takes one or two solves.
+the bound multipliers ``lambda_i = r_i + nu`` decide (the most negative leaves the
+working set; a point reached by a full, unblocked step is optimal on its face, however
+small that step: waiting for it to vanish would stall at round-off). It terminates in
+finitely many steps at the exact minimizer (to round-off). Warm started from the
+previous iterate's support (ONS moves little per step), it usually takes one or two
+solves.
 
 Certificate: the objective ``q(w) = (w - y)^T A (w - y)/2`` is convex with gradient r, so
 ``q(w) - q(w*) <= r^T w - min_i r_i`` (the Frank-Wolfe gap), returned with each row.
@@ -27,6 +29,9 @@ def _project_row(y: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.nd
     w = np.clip(start, 0.0, None)
     w = w / w.sum() if w.sum() > 0 else np.full(d, 1.0 / d)
     free = w > 0
+    # the round-off of r = A (w - y): multipliers above -threshold are zero
+    threshold = 1e-14 * d * float(np.abs(A).max()) * (1.0 + float(np.abs(y).max()))
+    face_optimal = False  # after a full, unblocked step w is the minimizer on its face
     for _ in range(MAX_ACTIVE_SET_STEPS):
         r = A @ (w - y)
         F = np.flatnonzero(free)
@@ -37,16 +42,14 @@ def _project_row(y: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.nd
         K[k, k] = 0.0
         solution = np.linalg.solve(K, np.concatenate([-r[F], [0.0]]))
         p = solution[:k]
-        scale = max(1.0, float(np.max(np.abs(w))))
-        if np.max(np.abs(p)) <= 1e-15 * scale:
-            nu = solution[k]
-            multipliers = r + nu  # r_i = -nu on F at the face optimum
+        if face_optimal or np.max(np.abs(p)) <= 1e-15 * max(1.0, float(np.max(np.abs(w)))):
+            multipliers = r + solution[k]  # r_i = -nu on F at the face optimum
             multipliers[F] = 0.0
             j = int(np.argmin(multipliers))
-            threshold = 1e-14 * max(1.0, float(np.max(np.abs(r))))
             if multipliers[j] >= -threshold:
                 break
             free[j] = True
+            face_optimal = False
             continue
         negative = p < 0
         alpha, blocking = 1.0, -1
@@ -60,6 +63,7 @@ def _project_row(y: np.ndarray, A: np.ndarray, start: np.ndarray) -> tuple[np.nd
         if blocking >= 0:
             w[blocking] = 0.0
             free[blocking] = False
+        face_optimal = blocking < 0
         w = np.clip(w, 0.0, None)
         w /= w.sum()
     r = A @ (w - y)

@@ -29,6 +29,7 @@ def test_the_generalized_projection_is_exact(d: int) -> None:
         A = np.stack([_spd(rng, d, condition) for _ in range(20)])
         y = rng.normal(size=(20, d)) * 2
         start = rng.dirichlet(np.ones(d), size=20)
+        start[::2] = np.eye(d)[rng.integers(0, d, size=10)]  # vertices: coordinates enter
         w, gaps = simplex_quadratic_projection(y, A, start)
         for r in range(20):
             exact = simplex_projection_by_supports(y[r], A[r])
@@ -81,3 +82,17 @@ def test_ons_bounds_need_exp_concave_losses() -> None:
     assert ons.note.str.contains("exp-concave losses").all()
     generic = b[b.bound.isin(["eq8", "eq10", "eq18"])]
     assert generic.applicable.all() and not generic.violated.any()
+
+
+def test_the_projection_certificate_stays_at_round_off_when_ill_conditioned() -> None:
+    """gamma = 1/2, eps = 0.01 on a 12-asset market: A_t's condition number reaches 1e6,
+    and the projection's face steps shrink to round-off before the next asset may enter
+    (an active-set method that waits for them to vanish stalls with a gap of 1e-3)."""
+    rng = np.random.default_rng(3)
+    X = np.exp(rng.normal(0, 0.05, size=(200, 12)))
+    learner = make_learner("ons", gamma=0.5, eps=0.01, domain=occ.domains.Simplex())
+    state = learner.init(np.full((1, 12), 1 / 12))
+    for x in X:
+        g = -x[None] / (x @ state.w[0])
+        _, state = learner.update(state, g)
+    assert state.projection_gap <= 1e-10
