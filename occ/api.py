@@ -40,6 +40,9 @@ def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
     if hasattr(adversary, "excess_risk"):
         w_bar = stats.iterate_sum / stats.t[None, :, None]
         frame["excess_risk"] = adversary.excess_risk(w_bar, sc.domain).ravel()
+    if hasattr(adversary, "trading_metrics") and outcome.trajectory is not None:
+        for name, values in adversary.trading_metrics(outcome.trajectory, stats.t).items():
+            frame[name] = values.ravel()  # turnover, wealth net of costs (portfolios)
     if hasattr(family, "extra_metrics"):
         for name, values in family.extra_metrics(stats.cumulative_loss,
                                                  stats.comparator_loss).items():
@@ -110,7 +113,8 @@ def run(
             adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
             seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
             chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
-            keep_trajectories=keep_trajectories,
+            keep_trajectories=keep_trajectories or getattr(sc.adversary, "needs_trajectories",
+                                                           False),
             bound_names=list(sc.bounds) if sc.bounds is not None else None,
             engine=engine,
         )
@@ -122,6 +126,10 @@ def run(
                                    o.batch.row_seeds, names) for o in outcomes], BOUND_COLUMNS)
         facts = _concat([evaluate_facts(o.statistics, o.facts, o.batch.row_labels,
                                         o.batch.row_seeds) for o in outcomes], FACT_COLUMNS)
+    if getattr(sc.adversary, "cost", 0.0) > 0:  # the bounds are theorems of the free game
+        from occ.adversaries.portfolio import costs_void_bounds
+
+        bounds = costs_void_bounds(bounds, sc.adversary.cost)
     if sc.bounds == ():  # `bounds = []`: regret only, no bound ingredients recorded
         facts = facts.iloc[0:0]
     meta: dict[str, Any] = {

@@ -197,6 +197,46 @@ def _bounded_gradients(stats: Statistics, facts: Facts) -> list[Mask]:
              "needs ||g_t||_inf <= L_inf (the a priori bound of the step size)")]
 
 
+def _ons_gamma(facts: Facts) -> float:
+    return 1.0 / float(facts.parameters.eta)  # ONS's precision is gamma A_t: eta = 1/gamma
+
+
+def _exp_concave(stats: Statistics, facts: Facts, alpha: float) -> list[Mask]:
+    """The losses are alpha-exp-concave, as the loss family declares (none: not)."""
+    declared = stats.exp_concavity
+    return [(_all(stats) & (declared is not None and declared >= alpha),
+             f"needs {alpha:g}-exp-concave losses (the loss family declares "
+             f"{'none' if declared is None else f'{declared:g}'})")]
+
+
+def _ons_lemma3(stats: Statistics, facts: Facts) -> list[Mask]:
+    """Lemma 3 of Hazan, Agarwal, Kale (2007): ``2 gamma <= alpha`` and
+    ``2 gamma |g_t^T (w_t - u)| <= 1/4``, measured through ``2 gamma L D <= 1/4``."""
+    gamma = _ons_gamma(facts)
+    return _exact_projection(stats, facts) + _exp_concave(stats, facts, 2 * gamma) + [
+        (2 * gamma * stats.L * stats.D <= 0.25,
+         "needs 2 gamma |g_t^T (w_t - u)| <= 1/4 (measured as 2 gamma L D <= 1/4)")]
+
+
+def _ons_theorem(stats: Statistics, facts: Facts) -> list[Mask]:
+    p = facts.parameters
+    return _ons_lemma3(stats, facts) + _exp_concave(stats, facts, float(p.alpha)) + [
+        (np.asarray(stats.L) <= p.G * (1 + gamma(1)), "needs ||g_t||_2 <= G (the a priori bound)"),
+        (_all(stats) & (stats.d * np.log(stats.t[None, :]) >= 4),
+         "Theorem 2's last step needs d log T >= 4")]
+
+
+def _ons_start(stats: Statistics, facts: Facts) -> np.ndarray:
+    """``gamma eps/2 ||w_1 - u||^2``, the A_0 term."""
+    return _ons_gamma(facts) * float(facts.parameters.eps) / 2 * stats.D1**2
+
+
+def _portfolio_game(stats: Statistics, facts: Facts) -> list[Mask]:
+    """Cover's bound is for the log-wealth loss against the best CRP."""
+    return [(_all(stats) & (stats.loss == "log_wealth"),
+             f"needs the portfolio game (log-wealth losses), got {stats.loss or 'unknown'}")]
+
+
 BOUNDS: dict[str, Bound] = {}
 FACTS: dict[str, Fact] = {}
 
@@ -316,6 +356,25 @@ _register(
     Bound("eg_anytime", "max_t KL(u, w_t)/eta_T + 1/2 sum_t eta_t ||g_t||_inf^2",
           _claimed("eg_anytime"), _eta_nonincreasing,
           lambda s, f: s.kl_max / s.eta + s.kl_gradient_term, identity="kl"),
+    # Online Newton Step (Hazan, Agarwal, Kale 2007, proof of Theorem 2)
+    Bound("ons", "1/(2 gamma) sum_t g_t^T A_t^-1 g_t + gamma eps/2 ||w_1 - u||^2  "
+          "(alpha-exp-concave losses, 2 gamma <= alpha, 2 gamma L D <= 1/4)",
+          _claimed("ons"), _ons_lemma3,
+          lambda s, f: s.gradient_term + _ons_start(s, f)),
+    Bound("ons_log", "d/(2 gamma) log(1 + S_T/(d eps)) + gamma eps/2 ||w_1 - u||^2  "
+          "(log det(A_T/A_0) <= d log(1 + S_T/(d eps)))",
+          _claimed("ons_log"), _ons_lemma3,
+          lambda s, f: s.d / (2 * _ons_gamma(f)) * np.log1p(
+              s.S / (s.d * float(f.parameters.eps))) + _ons_start(s, f)),
+    Bound("ons_theorem", "5 (1/alpha + G D) d log T  (gamma = 1/2 min(1/(4 G D), alpha), "
+          "eps = 1/(gamma^2 D^2), ||g_t|| <= G)",
+          _claimed("ons_theorem"), _ons_theorem,
+          lambda s, f: 5 * (1 / float(f.parameters.alpha) + float(f.parameters.G)
+                            * float(f.parameters.D)) * s.d * np.log(s.t[None, :])),
+    # Cover's universal portfolio, uniform prior (Cover & Ordentlich 1996)
+    Bound("up_cover", "(d - 1) log(T + 1)  (the exact uniform-prior mixture of CRPs)",
+          _claimed("up_cover"), _portfolio_game,
+          lambda s, f: (s.d - 1) * np.log(s.t[None, :] + 1.0) + 0 * s.regret),
     # Shampoo, Section 6 (with the eps start: the learner's own L_T, R_T)
     Bound("shampoo", "D^2 tr(A_T)/(2 eta) + eta r tr(A_T)  (A_T = L_T^{1/4} kron R_T^{1/4}, "
           "r = max_t rank G_t)",

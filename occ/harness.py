@@ -403,8 +403,12 @@ def simulate(
         if rec is None:  # the compiled engine
             outcomes.append(LearnerOutcome(stepper.batch, stepper.statistics(T), facts, None,
                                            family, stepper.engine))
-            continue
-        trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
-        outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts, trajectory,
-                                       family, stepper.engine, stepper.engine_reason))
+        else:
+            trajectory = np.stack(rec.trajectory, axis=0) if rec.trajectory else None
+            outcomes.append(LearnerOutcome(stepper.batch, rec.statistics(T), facts,
+                                           trajectory, family, stepper.engine,
+                                           stepper.engine_reason))
+        # what the loss family declares of itself (exp-concavity: ONS's, Cover's bounds)
+        outcomes[-1].statistics.exp_concavity = getattr(family, "exp_concavity", None)
+        outcomes[-1].statistics.loss = family.name
     return outcomes

@@ -359,6 +359,12 @@ def plot_memory(result: Any, path: Path) -> None:
     _save(fig, path)
 
 
+def _plot_wealth(result: Any, path: Path, title: str) -> None:
+    from occ.portfolio_plots import plot_wealth
+
+    plot_wealth(result, path, title)
+
+
 def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path]:
     """Draw every figure of a run into ``folder`` as ``figure_format`` (png, svg or pdf),
     each written atomically; returns the files written. A figure that cannot be drawn is
@@ -380,6 +386,8 @@ def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path
         ("online_to_batch", "excess_risk" in metrics and bool((metrics.get(
             "excess_risk", pd.Series(dtype=float)) > 0).any()),
          lambda p: plot_online_to_batch(result, p)),
+        ("wealth", "comparator_wealth" in metrics,  # portfolios (occ.portfolio_plots)
+         lambda p: _plot_wealth(result, p, f"{name}: wealth")),
     ]
     written, skipped = [], []
     for stem, wanted, draw in figures:

@@ -233,7 +233,10 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     adversary_kind, adversary_params = _kind(data.get("adversary"), "adversary", ADVERSARIES)
     if shape is not None and adversary_kind in ("matrix_linear", "matrix_least_squares"):
         adversary_params["shape"] = shape
-    if adversary_kind == "portfolio" and "base" not in adversary_params:
+    if adversary_kind == "portfolio":  # the data path is resolved inside the file's folder
+        if "base" in adversary_params:
+            raise ParameterError("adversary.base", "is set by occ (the scenario file's "
+                                 "folder), not by the scenario")
         adversary_params["base"] = str(Path(path).parent) if path != "<test>" else ""
     try:
         adversary = make_adversary(adversary_kind, **adversary_params)

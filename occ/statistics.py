@@ -83,6 +83,9 @@ class Statistics:
     # matrix parameters
     max_rank: np.ndarray | None = None  # max_t rank(G_t)
     eq42_ratio: np.ndarray | None = None  # lambda_max(B^-1/2 (O + r eps I)^1/2 B^-1/2)
+    # the loss family's declaration: l_t is alpha-exp-concave (ONS, universal portfolio)
+    exp_concavity: float | None = None
+    loss: str | None = None  # the loss family's name (log_wealth: the portfolio game)
 
     @property
     def regret(self) -> np.ndarray:

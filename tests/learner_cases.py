@@ -72,6 +72,17 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1},
         {"eta": 0.1, "beta": 0.9, "beta1": 0.5},
     ],
+    "ons": [
+        {},
+        {"G": 3.0, "alpha": 0.5},
+        {"gamma": 0.5, "eps": 0.1},
+    ],
+    "universal": [
+        {},
+        {"method": "sample", "samples": 64, "seed": 3},
+    ],
+    "uniform_crp": [{}],
+    "buy_and_hold": [{}],
     "adam_nmf": [
         {"eta": 0.1, "rank": 1},
         {"eta": 0.1, "rank": 2, "seed": 3},

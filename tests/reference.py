@@ -179,13 +179,38 @@ def _ball_bisection(z: np.ndarray, a: np.ndarray, radius: float) -> np.ndarray:
                      for ai, zi in zip(a, z, strict=True)])
 
 
+def simplex_projection_by_supports(y: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``argmin_{w in simplex} (w - y)^T M (w - y)``, M > 0, by enumeration: the minimizer
+    is the minimizer on the affine hull of its support S (``w_S = 1``-summing solution of
+    ``M_SS w_S + nu 1 = (M y)_S``), so the best feasible one over all 2^d - 1 supports is it
+    (small d only)."""
+    d = len(y)
+    best, best_value = None, math.inf
+    for mask in range(1, 2**d):
+        S = [i for i in range(d) if mask >> i & 1]
+        k = len(S)
+        K = np.zeros((k + 1, k + 1))
+        K[:k, :k] = M[np.ix_(S, S)]
+        K[:k, k] = K[k, :k] = 1.0
+        rhs = np.concatenate([(M @ y)[S], [1.0]])
+        w = np.zeros(d)
+        w[S] = np.linalg.solve(K, rhs)[:k]
+        if np.all(w >= -1e-15):
+            w = np.maximum(w, 0.0)
+            value = float((w - y) @ M @ (w - y))
+            if value < best_value:
+                best, best_value = w / w.sum(), value
+    return best
+
+
 def reference_projection(domain: Any, y: np.ndarray, M: np.ndarray) -> np.ndarray:
     """``argmin_{w in V} (w - y)^T M (w - y)`` for a dense PSD ``M`` (d, d)."""
     if domain.name == "unconstrained":
         return y.copy()
-    if domain.name == "simplex":  # occ offers the Euclidean geometry only there
-        assert np.allclose(M, M[0, 0] * np.eye(len(y)))
-        return euclidean_projection(domain, y)
+    if domain.name == "simplex":
+        if np.allclose(M, M[0, 0] * np.eye(len(y))):
+            return euclidean_projection(domain, y)
+        return simplex_projection_by_supports(y, M)
     diagonal = np.count_nonzero(M - np.diag(np.diag(M))) == 0
     if domain.name == "box":
         if diagonal or np.allclose(M, M[0, 0] * np.eye(len(y))):
@@ -263,6 +288,16 @@ class ReferenceLearner:
             return self._adam(w, g)
         if self.learner.name == "eg":
             return self._eg(w, g), None
+        if self.learner.name == "universal":
+            return self._universal(g), None
+        if self.learner.name == "uniform_crp":
+            return np.full(self.d, 1.0 / self.d), None
+        if self.learner.name == "buy_and_hold":  # each asset's holding grows by x_i
+            x = -np.asarray(g, dtype=float)
+            if not np.all(x > 0):
+                return np.full(self.d, np.nan), None
+            held = [wi * xi for wi, xi in zip(w, x, strict=True)]
+            return np.array(held) / math.fsum(held), None
         if self.learner.name == "adafactor":
             return self._adafactor(w, g)
         if self.learner.name == "adam_nmf":
@@ -325,6 +360,42 @@ class ReferenceLearner:
         denom = np.sqrt(A_new @ B_new) + L.eps
         y = w - L.eta * (G / denom).reshape(-1)
         return y, np.diag(denom.reshape(-1) / L.eta)
+
+    def _universal(self, g: np.ndarray) -> np.ndarray:
+        """Cover (1991): ``int b S_t(b) db / int S_t(b) db`` over the simplex with
+        ``x_s = -g_s``. Exact: S_t is a polynomial of degree t, integrated by Gauss-Legendre
+        rules exact for its degree (d = 2 on [0, 1]; d = 3 on the triangle through the
+        collapsed coordinates b = (u, (1 - u) v, (1 - u)(1 - v)), Jacobian 1 - u); sampled:
+        the same mixture over N Dirichlet(1) portfolios drawn by the documented recipe."""
+        L, d = self.learner, self.d
+        if not hasattr(self, "up_x"):
+            self.up_x = []
+        x = -np.asarray(g, dtype=float)
+        if not np.all(x > 0):
+            return np.full(d, np.nan)
+        self.up_x.append(x)
+        X = np.array(self.up_x)
+        t = len(self.up_x)
+        if L.exact(d):
+            n = t // 2 + 3
+            nodes, weights = np.polynomial.legendre.leggauss(n)
+            u, wu = (nodes + 1) / 2, weights / 2
+            if d == 2:
+                B = np.stack([u, 1 - u], axis=1)
+                mass = wu
+            else:
+                U, V = np.meshgrid(u, u, indexing="ij")
+                B = np.stack([U.ravel(), ((1 - U) * V).ravel(), ((1 - U) * (1 - V)).ravel()],
+                             axis=1)
+                mass = (np.outer(wu, wu) * (1 - U)).ravel()
+        else:
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                entropy=L.seed, spawn_key=(d,))))
+            B = rng.dirichlet(np.ones(d), size=L.samples)
+            mass = np.ones(len(B))
+        logS = np.array([math.fsum(math.log(float(b @ xs)) for xs in X) for b in B])
+        S = mass * np.exp(logS - logS.max())
+        return np.array([math.fsum(S * B[:, i]) for i in range(d)]) / math.fsum(S)
 
     def _eg(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         """(60): w_{t+1,i} = w_{t,i} exp(-eta_t g_i) / sum_j w_{t,j} exp(-eta_t g_j), with the
@@ -393,6 +464,14 @@ class ReferenceLearner:
                             for si, ci in zip(self.s, c, strict=True)])
         if L.name == "shampoo":
             return self._shampoo(g)
+        if L.name == "ons":  # Hazan, Agarwal, Kale 2007: A_t = eps I + sum g g^T, P = gamma A_t
+            D = math.sqrt(2.0)  # the simplex's diameter
+            gamma = L.gamma if L.gamma is not None else 0.5 * min(1 / (4 * L.G * D), L.alpha)
+            eps = L.eps if L.eps is not None else 1 / (gamma**2 * D**2)
+            if self.t == 1:
+                self.ons_A = eps * np.eye(d)
+            self.ons_A = self.ons_A + np.outer(g, g)
+            return gamma * self.ons_A
         if L.name == "adagrad_full":
             self.O = self.O + np.outer(g, g)
             root = np.real(linalg.sqrtm(self.O))

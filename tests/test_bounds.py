@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,11 +222,32 @@ def _random_matrix_scenario(rng: np.random.Generator):
                          seed=int(rng.integers(0, 10**6)))
 
 
+def _random_portfolio_scenario(rng: np.random.Generator):
+    """Cover's two assets or 2-3 columns of the synthetic market, a random horizon: the
+    exp-concave game of ONS and the universal portfolio."""
+    data = Path(__file__).resolve().parent.parent / "scenarios" / "data"
+    if rng.random() < 0.3:
+        adversary, d = {"path": str(data / "cover-two-assets.csv")}, 2
+    else:
+        d = int(rng.integers(2, 4))
+        columns = rng.choice(4, size=d, replace=False) + 1
+        adversary = {"path": str(data / "synthetic-market-prices.csv"), "data": "prices",
+                     "columns": ",".join(str(c) for c in columns)}
+    G = 2 * np.sqrt(d) + 0.5  # >= ||x_t||_2 / min_i x_ti on both files
+    learners = {"ons": {"kind": "ons", "G": float(G)},
+                "ons_g": {"kind": "ons", "gamma": float(10 ** rng.uniform(-3, -1.5)),
+                          "eps": float(10 ** rng.uniform(-1, 2))},
+                "up": {"kind": "universal"}}
+    return make_scenario(d=d, T=int(rng.integers(1, 300)), seeds=1, domain={"kind": "simplex"},
+                         adversary={"kind": "portfolio", **adversary}, learners=learners)
+
+
 def test_every_applicable_bound_holds_on_random_instances() -> None:
     rng = np.random.default_rng(20261128)
     seen: set[str] = set()
-    for i in range(44):
-        sc = (_random_simplex_scenario(rng) if i % 4 == 0 else
+    for i in range(50):
+        sc = (_random_portfolio_scenario(rng) if i >= 44 else
+              _random_simplex_scenario(rng) if i % 4 == 0 else
               _random_matrix_scenario(rng) if i % 4 == 1 and i < 24 else _random_scenario(rng))
         result = occ.run(sc)
         applicable = result.bounds[result.bounds["applicable"]]

@@ -14,16 +14,20 @@ from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
 from occ.learners.adam_nmf import AdamNMF
+from occ.learners.baselines import BuyAndHold, UniformCRP
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ogd import OGD
+from occ.learners.ons import ONS
 from occ.learners.shampoo import Shampoo
+from occ.learners.universal import UniversalPortfolio
 from occ.params import build
 
 LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
-                RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF)
+                RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
+                UniversalPortfolio, UniformCRP, BuyAndHold)
 }
 
 

@@ -72,6 +72,9 @@ class BoundParameters:
     L_inf: Any = None  # the a priori bound of EG's tuned step
     log_d: float | None = None  # log d (EG)
     r0: int | None = None  # the rank bound of Shampoo's default step
+    alpha: float | None = None  # the exp-concavity ONS is tuned for
+    G: float | None = None  # the a priori gradient bound of ONS's theorem
+    D: float | None = None  # the domain's diameter (ONS)
 
 
 @dataclass(frozen=True)
