@@ -350,6 +350,9 @@ def combination_cases() -> list[Case]:
         {"kind": "shampoo"}), "learners.x"))
     cases.append(run_case("combo-eg-on-ball", scenario({"kind": "eg", "eta": 0.5}),
                           "learners.x"))
+    cases.append(run_case("combo-portfolio-on-a-ball", scenario(
+        adversary={"kind": "portfolio", "path": str(DATA / "cover-two-assets.csv")},
+        domain="ball", d=2), "domain.kind", "simplex"))
     cases.append(run_case("combo-portfolio-path-number", scenario(
         adversary={"kind": "portfolio", "path": 123}, domain="simplex"), "adversary.path"))
     cases.append(run_case("combo-portfolio-path-list", scenario(

@@ -194,3 +194,12 @@ def test_named_scenarios_fit_under_the_default_threshold() -> None:
     for name in list_scenarios():
         sc = load_scenario(name)
         check(name, scenario_estimate(sc), allow_large=False)  # raises if not
+
+
+def test_committed_sweeps_fit_under_the_default_threshold() -> None:
+    from occ.sweeps import check_size, load_sweep
+
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("sweeps/*.toml")):
+        sweep = load_sweep(path)
+        assert sweep.estimate.seconds > 0 and sweep.estimate.bytes > 0
+        check_size(sweep, allow_large=False)  # raises if not
