@@ -432,8 +432,8 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
               plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     """Compute every unfinished cell (at most ``max_cells`` of them), then collect the
     tables and draw the figures. ``plugins`` are modules each worker imports first (they
-    register extra learners or adversaries). Returns the counts, the failed cells, the
-    cells left to another runner (``busy``) and figure warnings."""
+    register extra learners or adversaries). Returns the counts, the failed cells and
+    figure warnings. Cells another runner holds are waited for, not computed twice."""
     if max_cells is not None and (isinstance(max_cells, bool) or max_cells < 1):
         raise OccError(f"--max-cells: must be an integer >= 1, got {max_cells!r}")
     _import_plugins(plugins)
@@ -454,7 +454,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
     table = collect(sweep, out, warnings)
     failed = [o for o in outcomes if o["status"] == "failed"]
     return {"computed": sum(o["status"] == "done" for o in outcomes), "failed": failed,
-            "busy": sum(o["status"] == "busy" for o in outcomes), "warnings": warnings,
+            "warnings": warnings,
             "status": status(sweep, out), "rows": 0 if table is None else len(table)}
 
 

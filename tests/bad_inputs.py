@@ -476,6 +476,8 @@ def flag_cases() -> list[Case]:
              ("g.csv",), {**good, "g.csv": ""}),
         Case("flag-check-baseline-folder", ("check", path, "--baseline", "{dir}"),
              ("--baseline",), good),
+        Case("flag-check-huge-check-T", ("check", path), ("would take", "--allow-large"),
+             {SCENARIO: toml_document(scenario(check={"T": 10**12, "seeds": 2}))}),
         Case("flag-check-backend", ("check", path, "--backend", "tpu"), ("backend",), good),
     ]
     return cases
