@@ -297,8 +297,9 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
     for module in plugins:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
-            raise OccError(f"--plugin {module}: cannot import it ({exc})") from None
+        except Exception as exc:  # a missing module, or one that fails as it loads
+            raise OccError(f"--plugin {module}: cannot import it ({type(exc).__name__}: "
+                           f"{exc})") from None
     sweep = load_sweep(sweep_file)
     out = usable_folder(out or Path("results") / "sweeps" / sweep.name, "--out")
     if scheduler is not None and not show_status:

@@ -385,7 +385,7 @@ def size_cases() -> list[Case]:
     """Sizes that cannot fit or would run for years: refused before anything starts."""
     cases = [
         run_case("size-d-2**70", scenario(d=2**70), "d"),
-        run_case("size-d-1e9", scenario(d=10**9), "d"),
+        run_case("size-d-1e9", scenario(d=10**9), "would need"),
         run_case("size-T-1e12", scenario(T=10**12), "would take", "--allow-large"),
         run_case("size-T-float-1e12", scenario(T=1e12), "would take"),
         run_case("size-T-2**50", scenario(T=2**50), "would take"),
@@ -619,6 +619,9 @@ def sweep_cases() -> list[Case]:
                                          "tcp://127.0.0.1:1")),
         sweep_case("sweep-flag-plugin", SWEEP_BASE, "--plugin",
                    extra=("--plugin", "no_such_module_xyz")),
+        sweep_case("sweep-flag-plugin-broken", SWEEP_BASE, "--plugin", "RuntimeError",
+                   files={"broken_plugin.py": "raise RuntimeError('broken on purpose')\n"},
+                   extra=("--plugin", "broken_plugin")),
         Case("sweep-flag-out-below-file", ("sweep", "{dir}/" + SWEEP, "--out", "{dir}/afile/x"),
              ("--out", "afile"), {SWEEP: toml_document(SWEEP_BASE)}, setup="afile"),
         Case("sweep-flag-out-empty", ("sweep", "{dir}/" + SWEEP, "--out", ""), ("--out",),
