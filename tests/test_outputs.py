@@ -207,3 +207,29 @@ def test_committed_sweeps_fit_under_the_default_threshold() -> None:
         sweep = load_sweep(path)
         assert sweep.estimate.seconds > 0 and sweep.estimate.bytes > 0
         check_size(sweep, allow_large=False)  # raises if not
+
+
+@pytest.mark.parametrize(("d", "T", "seeds", "checkpoints"), [
+    (2**70, 10, 1, 5), (10, 2**80, 1, 5), (10, 10, 10**12, 5), (10, 10, 1, 10**12)])
+def test_estimates_of_any_size_are_numbers_and_refused(d, T, seeds, checkpoints) -> None:
+    from occ.errors import OccError
+    from occ.learners import make_learner
+    from occ.limits import TooLargeError, check, estimate
+
+    learner = make_learner("ogd", eta=0.1)
+    est = estimate(d, T, seeds, checkpoints, [(learner, 1)])
+    assert est.bytes > 0 and est.seconds > 0
+    with pytest.raises(TooLargeError) as refused:
+        check("x.toml", est, allow_large=False)
+    assert isinstance(refused.value, OccError) and "x.toml" in str(refused.value)
+    small = estimate(10, 100, 2, 5, [(learner, 1)])
+    check("x.toml", small, allow_large=False)  # the control: a small run passes
+
+
+def test_a_bad_threshold_setting_is_one_line(monkeypatch) -> None:
+    from occ.errors import OccError
+    from occ.limits import thresholds
+
+    monkeypatch.setenv("OCC_LARGE_GIB", "lots")
+    with pytest.raises(OccError, match="OCC_LARGE_GIB"):
+        thresholds()

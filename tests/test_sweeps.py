@@ -196,3 +196,16 @@ def test_an_error_in_a_referenced_scenario_names_that_file(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "inner.toml: learners.a.eta" in result.stderr and "sweep.toml" not in result.stderr
+
+
+def test_a_cell_lock_is_exclusive_and_stale_locks_are_removed(tmp_path: Path) -> None:
+    from occ.sweeps import CellLock, clean_locks
+
+    first, second = CellLock(tmp_path, "abc"), CellLock(tmp_path, "abc")
+    assert first.acquire() and not second.acquire()
+    assert clean_locks(tmp_path) == 0 and (tmp_path / "abc.lock").exists()  # held: kept
+    first.release()
+    assert not (tmp_path / "abc.lock").exists() and second.acquire()
+    second.release()
+    (tmp_path / "left.lock").write_text("")  # left by a killed runner: nobody holds it
+    assert clean_locks(tmp_path) == 1 and not list(tmp_path.glob("*.lock"))
