@@ -563,21 +563,21 @@ def _worker_init(plugins: tuple[str, ...], parent: int) -> None:
 
 @contextlib.contextmanager
 def _no_interrupt() -> Iterator[None]:
-    """SIGINT ignored while pool workers may be started: a disposition of SIG_IGN survives
-    exec and Python keeps it, so workers never see a Ctrl-C (not even while they import);
-    the parent alone handles it and stops them. (A Ctrl-C in these few milliseconds is
-    lost; the next one is not.)"""
+    """SIGINT blocked in this thread while pool workers may be started: the signal mask
+    survives fork and exec, so workers never see a Ctrl-C (not even while they import),
+    which the parent alone handles by stopping them. Nothing is lost meanwhile: the
+    kernel gives a Ctrl-C to another thread, and Python raises it here when the block
+    ends."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class _Pool:
@@ -597,7 +597,7 @@ class _Pool:
 
     def submit(self, cell: Cell, plugins: tuple[str, ...]) -> futures.Future:
         outer: futures.Future = futures.Future()
-        with _no_interrupt():  # a worker started now inherits SIGINT ignored
+        with _no_interrupt():  # a worker started now inherits SIGINT blocked
             if getattr(self.pool, "_broken", False):
                 self._replace()
             try:
