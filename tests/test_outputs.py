@@ -233,3 +233,11 @@ def test_a_bad_threshold_setting_is_one_line(monkeypatch) -> None:
     monkeypatch.setenv("OCC_LARGE_GIB", "lots")
     with pytest.raises(OccError, match="OCC_LARGE_GIB"):
         thresholds()
+
+
+def test_the_python_api_refuses_what_cannot_fit(scenario_file: Path) -> None:
+    import occ
+    from occ.limits import TooLargeError
+
+    with pytest.raises(TooLargeError, match="would need about"):
+        occ.run(str(scenario_file), seeds=10**9)
