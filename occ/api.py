@@ -14,6 +14,8 @@ from occ.backend import get_namespace
 from occ.batches import DEFAULT_CHUNK, expand_learner
 from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
 from occ.harness import log_checkpoints, simulate
+from occ.limits import check as check_size
+from occ.limits import scenario_estimate
 from occ.results import (
     RunResult,
     check_formats,
@@ -100,9 +102,13 @@ def run(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T, seeds, seed)
     check_formats(figure_format, table_format)  # before any computation
-    xp = get_namespace(backend)
+    # a run that cannot fit in this machine's memory is refused before anything is
+    # allocated (the CLI also asks for --allow-large above its threshold)
+    count = sc.seeds if repetitions is None else max(len(repetitions), 1)
+    check_size(sc.path or sc.name, scenario_estimate(sc, seeds=count), allow_large=True)
     repetitions = (np.arange(sc.seeds) if repetitions is None
                    else np.asarray(repetitions, dtype=np.int64))
+    xp = get_namespace(backend)
     batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
                for s in sc.learners]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)

@@ -231,8 +231,10 @@ def _print_summary(result: Any) -> None:
 @click.option("--update-baseline", is_flag=True,
               help="Rewrite the baseline (default results/baseline.csv) from this check.")
 @click.option("--backend", default="numpy", show_default=True)
+@click.option("--allow-large", is_flag=True,
+              help="Check even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
 def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline: bool,
-                  backend: str) -> None:
+                  backend: str, allow_large: bool) -> None:
     """Check every applicable bound on scenarios (all by default) at their check sizes.
 
     Exit 0 when every bound holds (and the baseline matches), 1 otherwise.
@@ -249,6 +251,7 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
         old = read_baseline(baseline)  # before the check: a bad file fails at once
     if update_baseline:
         usable_folder((baseline or Path("results/baseline.csv")).parent, "--baseline")
+    _check_sizes(names, allow_large)
     table = check_table(names or None, backend=backend)
     shown = table[table["verdict"] != "info"]
     with _pandas().option_context("display.width", 200, "display.max_rows", 10000):
@@ -275,6 +278,17 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
     if not failed:
         click.echo("OK: every applicable bound holds")
     raise click.exceptions.Exit(1 if failed else 0)
+
+
+def _check_sizes(names: tuple[str, ...], allow_large: bool) -> None:
+    """Every scenario of a check, at its check size, against the limits (before any runs)."""
+    from occ.limits import check, scenario_estimate
+    from occ.scenarios import list_scenarios, load_scenario
+
+    for name in names or tuple(list_scenarios()):
+        sc = load_scenario(name)
+        check(sc.path or sc.name, scenario_estimate(sc, sc.check_T, sc.check_seeds),
+              allow_large)
 
 
 @cli.command("sweep")
@@ -326,8 +340,9 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
     for module in plugins:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
-            raise OccError(f"--plugin {module}: cannot import it ({exc})") from None
+        except Exception as exc:  # a missing module, or one that fails as it loads
+            raise OccError(f"--plugin {module}: cannot import it ({type(exc).__name__}: "
+                           f"{exc})") from None
     sweep = load_sweep(sweep_file)
     out = usable_folder(out or Path("results") / "sweeps" / sweep.name, "--out")
     if scheduler is not None and not show_status:
@@ -344,9 +359,6 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
     final = report["status"]
     for failed in report["failed"]:
         click.echo(f"FAILED cell {failed['key']}: {failed.get('error', '')}", err=True)
-    if report.get("busy"):
-        click.echo(f"{report['busy']} cells are being computed by another occ sweep; run "
-                   "again when it ends to collect them", err=True)
     for warning in report.get("warnings", []):
         click.echo(f"WARNING: {warning}; the tables are written", err=True)
     click.echo(f"computed {report['computed']} cells; {final['done']} of {final['cells']} "

@@ -446,8 +446,8 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
               plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     """Compute every unfinished cell (at most ``max_cells`` of them), then collect the
     tables and draw the figures. ``plugins`` are modules each worker imports first (they
-    register extra learners or adversaries). Returns the counts, the failed cells, the
-    cells left to another runner (``busy``) and figure warnings."""
+    register extra learners or adversaries). Returns the counts, the failed cells and
+    figure warnings. Cells another runner holds are waited for, not computed twice."""
     if max_cells is not None and (isinstance(max_cells, bool) or max_cells < 1):
         raise OccError(f"--max-cells: must be an integer >= 1, got {max_cells!r}")
     _import_plugins(plugins)
@@ -468,7 +468,7 @@ def run_sweep(sweep: Sweep, out: Path, executor: str = "local", workers: int | N
     table = collect(sweep, out, warnings)
     failed = [o for o in outcomes if o["status"] == "failed"]
     return {"computed": sum(o["status"] == "done" for o in outcomes), "failed": failed,
-            "busy": sum(o["status"] == "busy" for o in outcomes), "warnings": warnings,
+            "warnings": warnings,
             "status": status(sweep, out), "rows": 0 if table is None else len(table)}
 
 
@@ -577,21 +577,21 @@ def _worker_init(plugins: tuple[str, ...], parent: int) -> None:
 
 @contextlib.contextmanager
 def _no_interrupt() -> Iterator[None]:
-    """SIGINT ignored while pool workers may be started: a disposition of SIG_IGN survives
-    exec and Python keeps it, so workers never see a Ctrl-C (not even while they import);
-    the parent alone handles it and stops them. (A Ctrl-C in these few milliseconds is
-    lost; the next one is not.)"""
+    """SIGINT blocked in this thread while pool workers may be started: the signal mask
+    survives fork and exec, so workers never see a Ctrl-C (not even while they import),
+    which the parent alone handles by stopping them. Nothing is lost meanwhile: the
+    kernel gives a Ctrl-C to another thread, and Python raises it here when the block
+    ends."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class _Pool:
@@ -611,7 +611,7 @@ class _Pool:
 
     def submit(self, cell: Cell, plugins: tuple[str, ...]) -> futures.Future:
         outer: futures.Future = futures.Future()
-        with _no_interrupt():  # a worker started now inherits SIGINT ignored
+        with _no_interrupt():  # a worker started now inherits SIGINT blocked
             if getattr(self.pool, "_broken", False):
                 self._replace()
             try:

@@ -350,6 +350,9 @@ def combination_cases() -> list[Case]:
         {"kind": "shampoo"}), "learners.x"))
     cases.append(run_case("combo-eg-on-ball", scenario({"kind": "eg", "eta": 0.5}),
                           "learners.x"))
+    cases.append(run_case("combo-portfolio-on-a-ball", scenario(
+        adversary={"kind": "portfolio", "path": str(DATA / "cover-two-assets.csv")},
+        domain="ball", d=2), "domain.kind", "simplex"))
     cases.append(run_case("combo-portfolio-path-number", scenario(
         adversary={"kind": "portfolio", "path": 123}, domain="simplex"), "adversary.path"))
     cases.append(run_case("combo-portfolio-path-list", scenario(
@@ -382,7 +385,7 @@ def size_cases() -> list[Case]:
     """Sizes that cannot fit or would run for years: refused before anything starts."""
     cases = [
         run_case("size-d-2**70", scenario(d=2**70), "d"),
-        run_case("size-d-1e9", scenario(d=10**9), "d"),
+        run_case("size-d-1e9", scenario(d=10**9), "would need"),
         run_case("size-T-1e12", scenario(T=10**12), "would take", "--allow-large"),
         run_case("size-T-float-1e12", scenario(T=1e12), "would take"),
         run_case("size-T-2**50", scenario(T=2**50), "would take"),
@@ -473,6 +476,8 @@ def flag_cases() -> list[Case]:
              ("g.csv",), {**good, "g.csv": ""}),
         Case("flag-check-baseline-folder", ("check", path, "--baseline", "{dir}"),
              ("--baseline",), good),
+        Case("flag-check-huge-check-T", ("check", path), ("would take", "--allow-large"),
+             {SCENARIO: toml_document(scenario(check={"T": 10**12, "seeds": 2}))}),
         Case("flag-check-backend", ("check", path, "--backend", "tpu"), ("backend",), good),
     ]
     return cases
@@ -614,6 +619,9 @@ def sweep_cases() -> list[Case]:
                                          "tcp://127.0.0.1:1")),
         sweep_case("sweep-flag-plugin", SWEEP_BASE, "--plugin",
                    extra=("--plugin", "no_such_module_xyz")),
+        sweep_case("sweep-flag-plugin-broken", SWEEP_BASE, "--plugin", "RuntimeError",
+                   files={"broken_plugin.py": "raise RuntimeError('broken on purpose')\n"},
+                   extra=("--plugin", "broken_plugin")),
         Case("sweep-flag-out-below-file", ("sweep", "{dir}/" + SWEEP, "--out", "{dir}/afile/x"),
              ("--out", "afile"), {SWEEP: toml_document(SWEEP_BASE)}, setup="afile"),
         Case("sweep-flag-out-empty", ("sweep", "{dir}/" + SWEEP, "--out", ""), ("--out",),

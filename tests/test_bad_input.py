@@ -94,6 +94,7 @@ def test_bad_input_gets_one_clear_line(case: Case, tmp_path: Path, monkeypatch,
     _prepare(case, folder, finished)
     before = {p for p in tmp_path.rglob("*")}
     monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))  # a --plugin module of the case
     result = CliRunner().invoke(cli, [_fill(a, folder) for a in case.args])
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{case.id}: raised {result.exception!r}")

@@ -111,12 +111,16 @@ def test_an_unusable_out_is_found_before_computing(scenario_file: Path, tmp_path
     for out, needle in ((str(tmp_path / "afile" / "sub"), "afile"), ("", "--out")):
         result = invoke("run", str(scenario_file), "--out", out)
         assert result.exit_code == 2 and needle in result.stderr, result.output
-    if os.geteuid() == 0:
-        return  # root writes anywhere: the permission case needs another user
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in a folder without write "
+                    "permission; test_usable_folder_reports_read_only covers the refusal")
+def test_an_out_without_permission_is_refused(scenario_file: Path, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     result = invoke("run", str(scenario_file), "--out", str(locked / "x"))
     assert result.exit_code == 2 and "cannot write" in result.stderr
+    assert not (locked / "x").exists()
 
 
 def test_usable_folder_reports_read_only(tmp_path: Path, monkeypatch) -> None:
@@ -194,3 +198,46 @@ def test_named_scenarios_fit_under_the_default_threshold() -> None:
     for name in list_scenarios():
         sc = load_scenario(name)
         check(name, scenario_estimate(sc), allow_large=False)  # raises if not
+
+
+def test_committed_sweeps_fit_under_the_default_threshold() -> None:
+    from occ.sweeps import check_size, load_sweep
+
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("sweeps/*.toml")):
+        sweep = load_sweep(path)
+        assert sweep.estimate.seconds > 0 and sweep.estimate.bytes > 0
+        check_size(sweep, allow_large=False)  # raises if not
+
+
+@pytest.mark.parametrize(("d", "T", "seeds", "checkpoints"), [
+    (2**70, 10, 1, 5), (10, 2**80, 1, 5), (10, 10, 10**12, 5), (10, 10, 1, 10**12)])
+def test_estimates_of_any_size_are_numbers_and_refused(d, T, seeds, checkpoints) -> None:
+    from occ.errors import OccError
+    from occ.learners import make_learner
+    from occ.limits import TooLargeError, check, estimate
+
+    learner = make_learner("ogd", eta=0.1)
+    est = estimate(d, T, seeds, checkpoints, [(learner, 1)])
+    assert est.bytes > 0 and est.seconds > 0
+    with pytest.raises(TooLargeError) as refused:
+        check("x.toml", est, allow_large=False)
+    assert isinstance(refused.value, OccError) and "x.toml" in str(refused.value)
+    small = estimate(10, 100, 2, 5, [(learner, 1)])
+    check("x.toml", small, allow_large=False)  # the control: a small run passes
+
+
+def test_a_bad_threshold_setting_is_one_line(monkeypatch) -> None:
+    from occ.errors import OccError
+    from occ.limits import thresholds
+
+    monkeypatch.setenv("OCC_LARGE_GIB", "lots")
+    with pytest.raises(OccError, match="OCC_LARGE_GIB"):
+        thresholds()
+
+
+def test_the_python_api_refuses_what_cannot_fit(scenario_file: Path) -> None:
+    import occ
+    from occ.limits import TooLargeError
+
+    with pytest.raises(TooLargeError, match="would need about"):
+        occ.run(str(scenario_file), seeds=10**9)

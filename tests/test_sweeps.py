@@ -177,3 +177,35 @@ def test_a_sweep_over_dimensions_draws_regret_against_d(tmp_path: Path) -> None:
     table = _table(tmp_path / "o")
     assert set(table["d"]) == {4, 64}
     assert (tmp_path / "o" / "final_regret_vs_d.png").stat().st_size > 0
+
+
+def test_the_sweep_checkpoints_are_applied(tmp_path: Path) -> None:
+    text = FEW.format(kind="ogd").replace("T = 15", "T = 400\ncheckpoints = 3")
+    sweep = load_sweep(_sweep_file(tmp_path, text))
+    assert all(c.config["scenario"]["checkpoints"] == 3 for c in sweep.cells)
+    run_sweep(sweep, tmp_path / "o", workers=1, max_cells=1)
+    table = pd.read_csv(next((tmp_path / "o" / "cells").glob("*[0-9a-f].csv")))
+    assert table["t"].nunique() <= 4  # 1, T and about 3 log-spaced points
+
+
+def test_an_error_in_a_referenced_scenario_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "inner.toml").write_text('d = 3\nT = 10\n[domain]\nkind = "ball"\n'
+                                         '[adversary]\nkind = "linear_gaussian"\n'
+                                         '[learners.a]\nkind = "ogd"\neta = -1.0\n')
+    path = _sweep_file(tmp_path, 'scenarios = ["inner.toml"]\n')
+    result = CliRunner().invoke(cli, ["sweep", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "inner.toml: learners.a.eta" in result.stderr and "sweep.toml" not in result.stderr
+
+
+def test_a_cell_lock_is_exclusive_and_stale_locks_are_removed(tmp_path: Path) -> None:
+    from occ.sweeps import CellLock, clean_locks
+
+    first, second = CellLock(tmp_path, "abc"), CellLock(tmp_path, "abc")
+    assert first.acquire() and not second.acquire()
+    assert clean_locks(tmp_path) == 0 and (tmp_path / "abc.lock").exists()  # held: kept
+    first.release()
+    assert not (tmp_path / "abc.lock").exists() and second.acquire()
+    second.release()
+    (tmp_path / "left.lock").write_text("")  # left by a killed runner: nobody holds it
+    assert clean_locks(tmp_path) == 1 and not list(tmp_path.glob("*.lock"))
