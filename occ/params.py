@@ -185,6 +185,19 @@ class Name:
         return value
 
 
+class Text:
+    """Any string (a file path relative to the scenario, a column list): checked to be a
+    string here; what it names is checked where it is used."""
+
+    def describe(self) -> str:
+        return "a string"
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+
+
 def check_name(value: Any, field: str) -> str:
     """``value`` as a plain name, or :class:`ParameterError` naming ``field``."""
     try:
@@ -193,7 +206,7 @@ def check_name(value: Any, field: str) -> str:
         raise ParameterError(field, f"must be {Name().describe()}, got {_show(value)}") from None
 
 
-Constraint = Real | Integer | Choice | Boolean | RealVector | Preconditioner | Name
+Constraint = Real | Integer | Choice | Boolean | RealVector | Preconditioner | Name | Text
 
 
 def param(default: Any, constraint: Constraint | None = None, doc: str = "") -> Any:

@@ -46,15 +46,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _written(table: dict[str, Any]) -> dict[str, Any]:
-    """The entries a file states: no None, no key whose absence means its value."""
+def _written(table: dict[str, Any], top: bool = False) -> dict[str, Any]:
+    """The entries a file states: no None, no top-level key whose absence means its value
+    or that is not a field of the file."""
     table = {k: _plain(v) for k, v in table.items()}
-    return {k: v for k, v in table.items() if v is not None and k not in NOT_WRITTEN
-            and DEFAULTS_BY_ABSENCE.get(k, object()) != v}
+    return {k: v for k, v in table.items() if v is not None and not (top and (
+        k in NOT_WRITTEN or DEFAULTS_BY_ABSENCE.get(k, object()) == v))}
 
 
 def _table(table: dict[str, Any], prefix: str) -> list[str]:
-    table = _written(table)
+    table = _written(table, top=not prefix)
     scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
     lines = [f"{k} = {toml_value(v)}" for k, v in scalars.items()]
     for k, v in table.items():

@@ -70,11 +70,6 @@ TOP_LEVEL = (
 )
 
 
-FAMILY_DOMAINS = {"log_wealth": ("simplex",)}
-"""Domains a loss family needs where neither the adversary nor its family declares
-``allowed_domains``: log(w^T x) is finite only for portfolios (weights on the simplex)."""
-
-
 @dataclass(frozen=True)
 class LearnerSpec:
     label: str
@@ -256,8 +251,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
                 key, f"must be <= {periods}, the periods in {adversary.path}, got {value}"
             )
     allowed = (getattr(adversary, "allowed_domains", None)
-               or getattr(family, "allowed_domains", None)
-               or FAMILY_DOMAINS.get(family.name))
+               or getattr(family, "allowed_domains", None))
     if allowed is not None and domain.name not in allowed:
         raise ParameterError("domain.kind", f"adversary {adversary_kind!r} needs one of "
                              f"{', '.join(allowed)}, got {domain.name!r}")

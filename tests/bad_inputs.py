@@ -12,6 +12,7 @@ are written by hand (files, sizes, names, result folders, flags, sweeps).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -350,16 +351,19 @@ def combination_cases() -> list[Case]:
         {"kind": "shampoo"}), "learners.x"))
     cases.append(run_case("combo-eg-on-ball", scenario({"kind": "eg", "eta": 0.5}),
                           "learners.x"))
-    cases.append(run_case("combo-portfolio-on-a-ball", scenario(
-        adversary={"kind": "portfolio", "path": str(DATA / "cover-two-assets.csv")},
-        domain="ball", d=2), "domain.kind", "simplex"))
+    prices = {"prices.csv": (DATA / "cover-two-assets.csv").read_text(encoding="utf-8")}
+    on_a_ball = run_case("combo-portfolio-on-a-ball", scenario(
+        adversary={"kind": "portfolio", "path": "prices.csv"}, domain="ball", d=2),
+        "domain.kind", "simplex")
+    cases.append(dataclasses.replace(on_a_ball, files={**on_a_ball.files, **prices}))
     cases.append(run_case("combo-portfolio-path-number", scenario(
         adversary={"kind": "portfolio", "path": 123}, domain="simplex"), "adversary.path"))
     cases.append(run_case("combo-portfolio-path-list", scenario(
         adversary={"kind": "portfolio", "path": ["a"]}, domain="simplex"), "adversary.path"))
-    cases.append(run_case("combo-portfolio-data", scenario(
-        adversary={"kind": "portfolio", "path": str(DATA / "cover-two-assets.csv"),
-                   "data": "volumes"}, domain="simplex", d=2), "adversary.data"))
+    volumes = run_case("combo-portfolio-data", scenario(
+        adversary={"kind": "portfolio", "path": "prices.csv", "data": "volumes"},
+        domain="simplex", d=2), "adversary.data")
+    cases.append(dataclasses.replace(volumes, files={**volumes.files, **prices}))
     for key, value, needle in (
             ("regret_order", ["x"], "expect.regret_order"),
             ("regret_order", ["x", "nobody"], "expect.regret_order"),

@@ -15,14 +15,8 @@ from occ.named import list_scenarios
 from occ.scenario_file import scenario_toml, toml_value
 from occ.scenarios import load_scenario
 
-# the portfolio adversary's `path` field has no declared constraint yet, so `resolved()`
-# leaves it out (fixed with the portfolio data-file work of the real-data issue)
-PATHLESS = {"portfolio-cover", "portfolio-market"}
 
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="adversary.path not shown"))
-    if n in PATHLESS else n for n in sorted(list_scenarios())])
+@pytest.mark.parametrize("name", sorted(list_scenarios()))
 def test_show_round_trips_every_named_scenario(name: str, tmp_path: Path) -> None:
     original = load_scenario(name)
     text = CliRunner().invoke(cli, ["show", name]).output

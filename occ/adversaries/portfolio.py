@@ -22,7 +22,7 @@ from occ.adversaries.bcrp import CRPSolution, best_crp
 from occ.adversaries.market_data import UNIVERSAL_DATASETS, Table, read_table
 from occ.backend import to_device, to_host
 from occ.errors import OccError, ParameterError
-from occ.params import Real, param, validate
+from occ.params import Real, Text, param, validate
 
 COMPARATOR_GAP_TOLERANCE = 1e-9
 """Largest duality gap (in log-wealth) accepted for the best CRP."""
@@ -53,6 +53,7 @@ class LogWealthLoss:
 
     name = "log_wealth"
     exp_concavity = 1.0  # exp(-l_t(w)) = w^T x_t is linear, hence concave
+    allowed_domains = ("simplex",)  # log(w^T x) is finite only for portfolio weights
 
     def value(self, params: Any, w: Any, xp: ModuleType) -> Any:
         return -xp.log(xp.sum(params * w, axis=-1))
@@ -140,12 +141,12 @@ class Portfolio:
     an installed universal-portfolios package; no path). Every repetition sees the same
     sequence; T must not exceed its length."""
 
-    path: str = param("", None, "CSV file: one column per asset, one row per period")
+    path: str = param("", Text(), "CSV file: one column per asset, one row per period")
     data: str = param("relatives", DataKind(), "what the rows hold, or a universal data set")
     base: str = param("", None, "directory the path is relative to (set by the loader)")
     cost: float = param(0.0, Real(0.0, 1.0, high_open=True, per_row=False),
                         "proportional transaction cost rate (0: the cost-free game)")
-    columns: str = param("", None, "the assets to keep: 1-based column numbers, e.g. "
+    columns: str = param("", Text(), "the assets to keep: 1-based column numbers, e.g. "
                          "'1,3' (default: every column)")
     name = "portfolio"
     oblivious = True
