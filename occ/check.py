@@ -4,7 +4,7 @@ compare final regrets and worst ratios against a committed baseline."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,8 @@ so only floating-point differences between machines (BLAS, libm) are allowed."""
 BASELINE_COLUMNS = ["scenario", "learner", "quantity", "value", "tolerance"]
 
 
-def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> pd.DataFrame:
+def check_table(names: Iterable[str] | None = None, backend: str = "numpy",
+                progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Per scenario, learner and bound: the worst ratio regret/bound over every seed and
     checkpoint where the bound applies, the number of violations, and the verdict
     ``ok``, ``VIOLATED`` or ``n/a`` (assumptions never held); the same for the facts
@@ -34,6 +35,8 @@ def check_table(names: Iterable[str] | None = None, backend: str = "numpy") -> p
     for name in (list(names) if names else list(list_scenarios())):
         sc = load_scenario(name)
         result = run(sc, T=sc.check_T, seeds=sc.check_seeds, backend=backend)
+        if progress is not None:
+            progress(1)
         for learner, s in result.summary.set_index("learner").iterrows():
             rows.append({"scenario": sc.name, "learner": learner, "bound": "final_regret_mean",
                          "worst_ratio": s["final_regret_mean"], "checked": np.nan,

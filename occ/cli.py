@@ -7,8 +7,11 @@ is violated or the baseline moved.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +126,10 @@ def new_command(name: str, source: str, folder: Path) -> None:
               help="Tables as csv or parquet (needs pyarrow: the parquet extra).")
 @click.option("--allow-large", is_flag=True,
               help="Run even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | None, out: str,
                 backend: str, no_plots: bool, figure_format: str, table_format: str,
-                allow_large: bool) -> None:
+                allow_large: bool, quiet: bool) -> None:
     """Run a named scenario or a scenario file and write its results folder."""
     from occ.backend import BACKENDS, get_namespace
     from occ.limits import check, scenario_estimate
@@ -143,14 +147,8 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
 
     formats = {"figure_format": None if no_plots else figure_format,
                "table_format": table_format}
-    if sys.stderr.isatty():
-        with click.progressbar(length=2 * sc.T, label=sc.name, file=sys.stderr) as bar:
-            result = run(sc, backend=backend, out=out, progress=bar.update, **formats)
-    elif estimate.seconds > PROGRESS_SECONDS:
-        result = run(sc, backend=backend, out=out, progress=ProgressLines(sc.name, 2 * sc.T,
-                                                                  PROGRESS_EVERY), **formats)
-    else:
-        result = run(sc, backend=backend, out=out, **formats)
+    with progress(sc.name, 2 * sc.T, "steps", quiet, estimate.seconds) as done:
+        result = run(sc, backend=backend, out=out, progress=done, **formats)
     for warning in result.warnings:
         click.echo(f"WARNING: {warning}; the tables are written", err=True)
     _print_summary(result)
@@ -173,8 +171,9 @@ PROGRESS_EVERY = 30.0
 class ProgressLines:
     """Progress as occasional lines on stderr (where no progress bar can be drawn)."""
 
-    def __init__(self, name: str, total: int, every: float = 30.0) -> None:
-        self.name, self.total, self.every = name, total, every
+    def __init__(self, name: str, total: int, every: float = 30.0,
+                 unit: str = "steps") -> None:
+        self.name, self.total, self.every, self.unit = name, total, every, unit
         self.done, self.started, self.shown = 0, time.monotonic(), time.monotonic()
 
     def __call__(self, steps: int) -> None:
@@ -183,7 +182,25 @@ class ProgressLines:
         if now - self.shown >= self.every:
             self.shown = now
             click.echo(f"occ: {self.name}: {100 * self.done / self.total:.1f}% of "
-                       f"{self.total} steps after {now - self.started:.0f} s", err=True)
+                       f"{self.total} {self.unit} after {now - self.started:.0f} s", err=True)
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int, unit: str, quiet: bool,
+             seconds: float = math.inf) -> Iterator[Callable[[int], None]]:
+    """A callback taking the work done since its last call: a progress bar on a terminal,
+    else a line every PROGRESS_EVERY seconds for work expected to take more than
+    PROGRESS_SECONDS (``seconds``: the estimate, unknown by default); nothing if
+    ``quiet``."""
+    if quiet or total <= 0:
+        yield lambda done: None
+    elif sys.stderr.isatty():
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
+    elif seconds > PROGRESS_SECONDS:
+        yield ProgressLines(label, total, PROGRESS_EVERY, unit)
+    else:
+        yield lambda done: None
 
 
 def _print_summary(result: Any) -> None:
@@ -233,8 +250,9 @@ def _print_summary(result: Any) -> None:
 @click.option("--backend", default="numpy", show_default=True)
 @click.option("--allow-large", is_flag=True,
               help="Check even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline: bool,
-                  backend: str, allow_large: bool) -> None:
+                  backend: str, allow_large: bool, quiet: bool) -> None:
     """Check every applicable bound on scenarios (all by default) at their check sizes.
 
     Exit 0 when every bound holds (and the baseline matches), 1 otherwise.
@@ -252,7 +270,11 @@ def check_command(names: tuple[str, ...], baseline: Path | None, update_baseline
     if update_baseline:
         usable_folder((baseline or Path("results/baseline.csv")).parent, "--baseline")
     _check_sizes(names, allow_large)
-    table = check_table(names or None, backend=backend)
+    from occ.named import list_scenarios
+
+    chosen = list(names) if names else list(list_scenarios())
+    with progress("check", len(chosen), "scenarios", quiet) as done:
+        table = check_table(chosen, backend=backend, progress=done)
     shown = table[table["verdict"] != "info"]
     with _pandas().option_context("display.width", 200, "display.max_rows", 10000):
         click.echo(shown[["scenario", "learner", "bound", "worst_ratio", "violations",
@@ -306,9 +328,10 @@ def _check_sizes(names: tuple[str, ...], allow_large: bool) -> None:
 @click.option("--max-cells", type=int, default=None, hidden=True)
 @click.option("--allow-large", is_flag=True,
               help="Run even above the size threshold (OCC_LARGE_GIB, OCC_LARGE_SECONDS).")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, workers: int | None,
                   out: str | None, show_status: bool, plugins: tuple[str, ...],
-                  max_cells: int | None, allow_large: bool) -> None:
+                  max_cells: int | None, allow_large: bool, quiet: bool) -> None:
     """Run a sweep: every unfinished cell, then collect sweep.csv and the figures.
 
     Exit 0 when every cell is done, 1 when some failed (they are retried next time).
@@ -354,8 +377,13 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
         return
     check_size(sweep, allow_large)
     click.echo(f"{sweep.name}: {counts['cells']} cells, {counts['done']} already done")
-    report = run_sweep(sweep, out, executor=executor, workers=workers, scheduler=scheduler,
-                       max_cells=max_cells, plugins=plugins)
+    todo = counts["cells"] - counts["done"]
+    if max_cells is not None:
+        todo = min(todo, max_cells)
+    with progress(sweep.name, todo, "cells", quiet) as done:
+        report = run_sweep(sweep, out, executor=executor, workers=workers,
+                           scheduler=scheduler, max_cells=max_cells, plugins=plugins,
+                           progress=lambda outcome: done(1))
     final = report["status"]
     for failed in report["failed"]:
         click.echo(f"FAILED cell {failed['key']}: {failed.get('error', '')}", err=True)
