@@ -113,14 +113,30 @@ def test_an_unusable_out_is_found_before_computing(scenario_file: Path, tmp_path
         assert result.exit_code == 2 and needle in result.stderr, result.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in a folder without write "
-                    "permission; test_usable_folder_reports_read_only covers the refusal")
 def test_an_out_without_permission_is_refused(scenario_file: Path, tmp_path: Path) -> None:
+    """A folder nobody may write in: mode 0500, and for root (whom modes do not stop, as
+    in CI) also immutable (chattr +i, which stops root on ext4 and xfs)."""
+    import shutil
+    import subprocess
+
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    result = invoke("run", str(scenario_file), "--out", str(locked / "x"))
-    assert result.exit_code == 2 and "cannot write" in result.stderr
-    assert not (locked / "x").exists()
+    immutable = os.geteuid() == 0
+    if immutable:
+        chattr = shutil.which("chattr")
+        done = chattr and subprocess.run([chattr, "+i", str(locked)],
+                                         capture_output=True).returncode == 0
+        if not done:
+            pytest.skip("running as root on a file system without chattr +i: no folder "
+                        "root cannot write in; test_usable_folder_reports_read_only covers "
+                        "the refusal")
+    try:
+        result = invoke("run", str(scenario_file), "--out", str(locked / "x"))
+        assert result.exit_code == 2 and "cannot write" in result.stderr, result.stderr
+        assert not (locked / "x").exists()
+    finally:
+        if immutable:
+            subprocess.run([shutil.which("chattr"), "-i", str(locked)], check=True)
 
 
 def test_usable_folder_reports_read_only(tmp_path: Path, monkeypatch) -> None:
