@@ -114,29 +114,26 @@ def test_an_unusable_out_is_found_before_computing(scenario_file: Path, tmp_path
 
 
 def test_an_out_without_permission_is_refused(scenario_file: Path, tmp_path: Path) -> None:
-    """A folder nobody may write in: mode 0500, and for root (whom modes do not stop, as
-    in CI) also immutable (chattr +i, which stops root on ext4 and xfs)."""
+    """A folder nobody may write in: mode 0500; for root (whom modes do not stop, as in CI)
+    the same folder made immutable (chattr +i stops root on ext4 and xfs) or, on a file
+    system without that, /proc (where no one can create an entry)."""
     import shutil
     import subprocess
 
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    immutable = os.geteuid() == 0
-    if immutable:
-        chattr = shutil.which("chattr")
-        done = chattr and subprocess.run([chattr, "+i", str(locked)],
-                                         capture_output=True).returncode == 0
-        if not done:
-            pytest.skip("running as root on a file system without chattr +i: no folder "
-                        "root cannot write in; test_usable_folder_reports_read_only covers "
-                        "the refusal")
+    chattr = shutil.which("chattr")
+    immutable = os.geteuid() == 0 and chattr is not None and subprocess.run(
+        [chattr, "+i", str(locked)], capture_output=True).returncode == 0
+    if os.geteuid() == 0 and not immutable:
+        locked = Path("/proc")
     try:
         result = invoke("run", str(scenario_file), "--out", str(locked / "x"))
         assert result.exit_code == 2 and "cannot write" in result.stderr, result.stderr
         assert not (locked / "x").exists()
     finally:
         if immutable:
-            subprocess.run([shutil.which("chattr"), "-i", str(locked)], check=True)
+            subprocess.run([chattr, "-i", str(locked)], check=True)
 
 
 def test_usable_folder_reports_read_only(tmp_path: Path, monkeypatch) -> None:
