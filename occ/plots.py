@@ -13,9 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats as scipy_stats  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 
 from occ.bounds import IDENTITIES  # noqa: E402
+from occ.intervals import t_quantile  # noqa: E402
 
 
 def _save(fig: Any, path: Any, layout: bool = True) -> None:
@@ -23,10 +24,22 @@ def _save(fig: Any, path: Any, layout: bool = True) -> None:
     with (png, svg or pdf; png otherwise) and close."""
     if layout:
         fig.tight_layout()
+    _drop_minor_ticks(fig)
     formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
     fmt = next((f for f in reversed(formats) if f in ("png", "svg", "pdf")), "png")  # ends .tmp
     fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)
+
+
+def _drop_minor_ticks(fig: Any) -> None:
+    """No minor ticks on log axes (major ticks and grid lines at the decades stay): every
+    tick is a handful of artists, and the minor ones of a log axis were half of the time
+    drawing the figures of a small run (measured: 1.8 s against 0.9 s for the default
+    scenario's figures)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() in ("log", "symlog"):
+                axis.set_minor_locator(NullLocator())
 
 
 def _grid_layout(fig: Any, rows: int, cols: int, legend: float, caption: float = 0.3) -> None:
@@ -47,7 +60,7 @@ def _band(group: pd.DataFrame) -> pd.DataFrame:
     """Mean regret per checkpoint and the 95% interval of the mean over seeds."""
     g = group[~group["diverged"].astype(bool)].groupby("t")["regret"]
     out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()})
-    q = scipy_stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
+    q = t_quantile(0.975, np.maximum(out["n"] - 1, 1))
     half = np.where(out["n"] > 1, q * out["sd"] / np.sqrt(out["n"]), 0.0)
     out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     return out
@@ -65,7 +78,7 @@ def _mean_band(group: pd.DataFrame, column: str, scale: np.ndarray | None = None
     if scale is not None:
         g[column] = g[column] / g["t"]
     stats = g.groupby("t")[column].agg(["mean", "std", "count"])
-    q = scipy_stats.t.ppf(0.975, np.maximum(stats["count"] - 1, 1))
+    q = t_quantile(0.975, np.maximum(stats["count"] - 1, 1))
     half = np.where(stats["count"] > 1, q * stats["std"] / np.sqrt(stats["count"]), 0.0)
     stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
     return stats

@@ -46,22 +46,24 @@ CLAIMS = {"none": {"eq32", "eq37"}, "D0": {"eq32", "sec311", "sec311_dinf", "sec
 
 def adagrad_row(t: int, s_t: Any, hyper: Any, flags: Any, row_state: Any,
                 gg: Any) -> tuple[Any, Any]:
-    """Diagonal AdaGrad has no step-level quantity but its constants: ``(eta, eps)``."""
-    return (hyper[0], hyper[1]), row_state
+    """Diagonal AdaGrad has no step-level quantity but its constants: ``eps`` and
+    ``1/eta`` (``hyper = (eta, eps)``)."""
+    return (hyper[1], 1.0 / hyper[0]), row_state
 
 
-def adagrad_coordinate(g: Any, w: Any, s: Any, a2: Any, a3: Any, c: Any, scalars: Any,
-                       flags: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """(37) with the scale c: ``s_t = s_{t-1} + g^2``, ``y = w - eta c g/(sqrt(s_t) + eps)``,
-    ``p = (sqrt(s_t) + eps)/(eta c)``; a coordinate whose gradients have all been 0 has
-    ``p = 0`` and does not move."""
-    eta, eps = scalars
+def adagrad_coordinate(g: Any, w: Any, s: Any, a2: Any, a3: Any, inverse_c: Any,
+                       scalars: Any, flags: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """(37) with the scale c: ``s_t = s_{t-1} + g^2``, the precision
+    ``p = (sqrt(s_t) + eps)/(eta c)`` (computed as ``(sqrt(s_t) + eps) (1/eta) (1/c)``, the
+    per-coordinate constant being ``1/c``) and ``y = w - g/p``: one root and one division
+    per coordinate. A coordinate whose gradients have all been 0 has ``p = 0`` and does
+    not move (``g = 0`` there)."""
+    eps, inverse_eta = scalars
     s = s + g * g
     root = sqrt(s)
     seen = root > 0
-    scale = eta * c
-    denom = where(seen, root + eps, 1.0)
-    return w - g * scale / denom, s, a2, a3, where(seen, denom / scale, 0.0)
+    p = where(seen, root + eps, 1.0) * (inverse_eta * inverse_c)
+    return w - g / p, s, a2, a3, where(seen, p, 0.0)
 
 
 class DiagonalState(NamedTuple):
@@ -109,7 +111,7 @@ class AdagradDiagonal(LearnerConfig):
 
     def step_arguments(self, d: int) -> StepArguments:
         return StepArguments(hyper=(self.eta, self.eps), flags=(0,),
-                             accumulators=(self.eps0, 0.0, 0.0), scale=self.scale(d))
+                             accumulators=(self.eps0, 0.0, 0.0), scale=1.0 / self.scale(d))
 
     def init(self, w1: Any, xp: ModuleType | None = None) -> DiagonalState:
         xp = self._xp(xp, w1)

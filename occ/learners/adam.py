@@ -67,31 +67,37 @@ def adam_row(t: int, s_t: Any, hyper: Any, flags: Any, row_state: Any,
     eps_out = 0.0 if inside else eps
     eta_t = eta * s_t
     inverse_eta = 1.0 / where(eta_t > 0, eta_t, 1.0)
-    return (eta_t, inverse_eta, beta1, beta2, correct1, correct2, eps_in, eps_out, l2, shrink,
-            coupled), row_state
+    # the corrections as a step size and a reciprocal: one division per coordinate, not three
+    step = eta_t / correct1
+    inverse_correct2 = 1.0 / correct2
+    return (eta_t, inverse_eta, beta1, beta2, step, inverse_correct2, eps_in, eps_out, l2,
+            shrink, coupled), row_state
 
 
 def adam_coordinate(g: Any, w: Any, m: Any, v: Any, vmax: Any, c: Any, scalars: Any,
                     flags: Any) -> tuple[Any, Any, Any, Any, Any]:
     """One coordinate of (38)/(39)/AMSGrad/AdamW (module docstring): the moments, the
     (optional) running maximum, ``denom = sqrt(v^ + eps_in) + eps_out``, the step
-    ``y = shrink w - eta_t (m^/denom + coupled w)`` and ``p = denom (1/eta_t)`` (infinite
-    where ``eta_t = 0``: no step). A coordinate with ``denom = 0`` does not move."""
-    (eta_t, inverse_eta, beta1, beta2, correct1, correct2, eps_in, eps_out, l2, shrink,
+    ``y = shrink w - (step m/denom + eta_t coupled w)`` with ``step = eta_t/(1 - beta1^t)``
+    (``eta_t m^/denom`` as PyTorch's ``step_size = lr/bias_correction1`` computes it) and
+    ``p = denom (1/eta_t)`` (infinite where ``eta_t = 0``: no step). ``v^ = v r2`` with the
+    reciprocal ``r2 = 1/(1 - beta2^t)``: one division (``m/denom``) and one root per
+    coordinate. A coordinate with ``denom = 0`` does not move."""
+    (eta_t, inverse_eta, beta1, beta2, step, inverse_correct2, eps_in, eps_out, l2, shrink,
      coupled) = scalars
     amsgrad, raw_max = flags[2], flags[3]
     g = g + l2 * w
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g * g
     if amsgrad:  # a flag (a Python int on every path): plain Adam computes no maximum
-        vmax = maximum(vmax, v if raw_max else v / correct2)
-        v_hat = vmax / correct2 if raw_max else vmax
+        vmax = maximum(vmax, v if raw_max else v * inverse_correct2)
+        v_hat = vmax * inverse_correct2 if raw_max else vmax
     else:
-        v_hat = v / correct2
+        v_hat = v * inverse_correct2
     denom = sqrt(v_hat + eps_in) + eps_out
     moved = denom > 0
-    direction = where(moved, (m / correct1) / where(moved, denom, 1.0), 0.0)
-    y = shrink * w - eta_t * (direction + coupled * w)
+    direction = where(moved, m / where(moved, denom, 1.0), 0.0)
+    y = shrink * w - (step * direction + eta_t * coupled * w)
     p = where(eta_t > 0, denom * inverse_eta, np.inf)
     return y, m, v, vmax, p
 

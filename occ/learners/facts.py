@@ -159,5 +159,5 @@ class StepArguments:
     flags: tuple[int, ...]  # the integer switches of the step's variants
     accumulators: tuple[Any, Any, Any] = (0.0, 0.0, 0.0)  # initial a1, a2, a3 (per row)
     row_state: Any = 0.0  # initial per-row state
-    scale: np.ndarray | None = None  # (d,) the per-coordinate constant c (None: 1)
+    scale: np.ndarray | None = None  # (d,) the step's per-coordinate constant (None: 1)
     needs_row_norm: bool = False  # the row step reads ||g_t||^2
