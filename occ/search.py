@@ -142,8 +142,8 @@ class SearchResult:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
-def _objective_values(result: Any, kind: str, T: int, rows: int) -> tuple[np.ndarray,
-                                                                         np.ndarray]:
+def _objective_values(result: Any, kind: str, bound: str | None, T: int, rows: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate (repetition row): the objective, and whether a bound was violated."""
     if kind in ("regret", "average_regret"):
         final = result.metrics[result.metrics["t"] == T].set_index("seed")["regret"]
@@ -152,7 +152,7 @@ def _objective_values(result: Any, kind: str, T: int, rows: int) -> tuple[np.nda
         if kind == "average_regret":
             values = values / T
     else:
-        values, violated = _ratios(result.bounds, rows)
+        values, violated = _ratios(result.bounds[result.bounds["bound"] == bound], rows)
     return np.where(np.isfinite(values), values, -np.inf), violated
 
 
@@ -322,7 +322,7 @@ def search(
     found = parse_scenario(tomllib.loads(text), "best.toml", resolved["name"])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         replay = run(found, figure_format=None)
-    replayed, replay_broken = _objective_values(replay, kind, found.T, 1)
+    replayed, replay_broken = _objective_values(replay, kind, bound, found.T, 1)
     outcome = SearchResult(objective, best["value"], float(replayed[0]), text, found, history,
                            bool(violations or replay_broken.any()), violations,
                            wall_seconds=time.perf_counter() - started)
