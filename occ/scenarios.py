@@ -115,7 +115,8 @@ class Scenario:
             out = {"kind": obj.name}
             for name, _default, _allowed, _doc in describe_fields(type(obj)):
                 value = getattr(obj, name)
-                out[name] = list(value) if isinstance(value, tuple) else value
+                out[name] = (list(value) if isinstance(value, tuple)
+                             else value.tolist() if isinstance(value, np.ndarray) else value)
             return out
 
         learners = {}

@@ -96,7 +96,8 @@ def benign_start(family: str, space: Space) -> np.ndarray:
 
 
 def decode(family: str, x: np.ndarray, space: Space) -> dict[str, Any]:
-    """The adversary table (as a scenario file states it) of search point ``x``."""
+    """The adversary table of search point ``x`` (arrays: :func:`_file_table` writes
+    them as a scenario file states them, the same numbers)."""
     x = np.asarray(x, dtype=float)
     L, d = space.L, space.d
     if family == "linear_sequence":
@@ -105,12 +106,18 @@ def decode(family: str, x: np.ndarray, space: Space) -> dict[str, Any]:
             g = L * u / np.maximum(1.0, np.sqrt(np.sum(u * u, axis=-1)))[:, None]
         else:
             g = L * np.clip(u, -1.0, 1.0)
-        return {"kind": family, "gradients": g.tolist(), "L": L, "norm": space.norm}
+        return {"kind": family, "gradients": g, "L": L, "norm": space.norm}
     if family == "linear_periodic":
         scale = L if space.norm == "linf" or d == 1 else L / math.sqrt(d)
-        return {"kind": family, "pattern": (scale * np.clip(x, -1.0, 1.0)).tolist()}
-    return {"kind": family, "A": x[:d * d].reshape(d, d).tolist(), "b": x[d * d:].tolist(),
-            "L": L, "norm": space.norm, "rule": space.rule}
+        return {"kind": family, "pattern": scale * np.clip(x, -1.0, 1.0)}
+    return {"kind": family, "A": x[:d * d].reshape(d, d), "b": x[d * d:], "L": L,
+            "norm": space.norm, "rule": space.rule}
+
+
+def _file_table(table: dict[str, Any]) -> dict[str, Any]:
+    """The table with its arrays as lists of Python floats (TOML writes each float's
+    shortest repr, which reads back to the same double)."""
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in table.items()}
 
 
 def parse_objective(objective: str) -> tuple[str, str | None]:
@@ -201,7 +208,7 @@ def _base_scenario(sc: Scenario, spec: Any, family: str, space: Space, bounds: A
     resolved.pop("expect", None)  # the source's expectations name its other learners
     resolved["learners"] = {spec.label: resolved["learners"][spec.label]}
     resolved["bounds"] = bounds if bounds is not None else "all that apply"
-    resolved["adversary"] = decode(family, start, space)
+    resolved["adversary"] = _file_table(decode(family, start, space))
     text = scenario_toml(resolved)
     import tomllib
 
@@ -310,7 +317,7 @@ def search(
             popsize = 2 * popsize
     history = pd.DataFrame(rows)
     resolved = dict(resolved)
-    resolved["adversary"] = best["table"]
+    resolved["adversary"] = _file_table(best["table"])
     resolved["bounds"] = list(sc.bounds) if sc.bounds is not None else "all that apply"
     resolved["description"] = (
         f"Worst case found by occ search for learner {spec.label!r} ({spec.kind}) over "

@@ -189,7 +189,7 @@ def bad_values(constraint: Any) -> list[tuple[str, Any]]:
     if isinstance(constraint, GradientList):
         return [("string", "abc"), ("true", True), ("empty", []), ("strings", ["a"]),
                 ("emptyrow", [[]] * 20), ("length", [[0.1, 0.1]] * 20),
-                ("norm", [0.1] * 19 + [5.0])]
+                ("norm", [0.1] * 19 + [5.0]), ("mixed", [0.1] * 19 + [[0.1] * 4])]
     if isinstance(constraint, Matrix):
         return [("string", "abc"), ("true", True), ("flat", [1.0, 2.0]),
                 ("ragged", [[1.0], [1.0, 2.0]]), ("wrongsize", [[1.0, 0.0], [0.0, 1.0]])]

@@ -89,7 +89,7 @@ def test_sequence_norm_bound_and_horizon() -> None:
                                   "gradients": [[1.0, 0, 0, 0], [0.6, 0.9, 0, 0]]})
     with pytest.raises(ParameterError, match=r"T: must be <= 2, the gradients listed"):
         make_scenario(T=3, adversary={"kind": "linear_sequence", "gradients": [0.5, 0.5]})
-    with pytest.raises(ParameterError, match=r"entry 1 has 3 numbers"):
+    with pytest.raises(ParameterError, match=r"gradients: has 3 numbers per gradient"):
         make_scenario(T=1, adversary={"kind": "linear_sequence", "gradients": [[0.1] * 3]})
     # a vector exactly on the l2 sphere, whose computed norm may round above L, passes
     g = [1 / math.sqrt(3)] * 3 + [0.0]

@@ -10,7 +10,7 @@ exact norm is ``L`` may compute a norm one rounding above it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -43,27 +43,33 @@ def check_bounded(g: np.ndarray, L: float, norm: str, field: str) -> None:
 
 @dataclass(frozen=True)
 class GradientList:
-    """A non-empty list of gradients: each a finite number (every coordinate) or a list
-    of d finite numbers (checked once d is known)."""
+    """A non-empty list of gradients: all finite numbers (each fills every coordinate) or
+    all lists of d finite numbers (d checked once known). Held as a read-only array:
+    (T,) or (T, d)."""
 
     def describe(self) -> str:
-        return ("a list of gradients g_1..g_T, each a number (every coordinate) or a list "
-                "of d finite numbers")
+        return ("a list of gradients g_1..g_T: each a number (every coordinate), or each a "
+                "list of d finite numbers")
 
-    def check(self, value: Any) -> tuple:
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+    def check(self, value: Any) -> np.ndarray:
+        if isinstance(value, np.ndarray):  # from code (a search's candidates)
+            if value.dtype.kind not in "fiu":
+                raise ValueError
+            array = value.astype(float)
+        else:
+            if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+                raise ValueError
+            rows = [tuple(_finite(v) for v in entry)
+                    if isinstance(entry, Sequence) and not isinstance(entry, str)
+                    else _finite(entry) for entry in value]
+            if not (all(isinstance(r, float) for r in rows)
+                    or all(isinstance(r, tuple) and len(r) == len(rows[0]) for r in rows)):
+                raise ValueError
+            array = np.asarray(rows, dtype=float)
+        if array.ndim not in (1, 2) or not array.size or not np.all(np.isfinite(array)):
             raise ValueError
-        rows = []
-        for entry in value:
-            if isinstance(entry, Sequence) and not isinstance(entry, str):
-                rows.append(tuple(_finite(v) for v in entry))
-                if not rows[-1]:
-                    raise ValueError
-            else:
-                rows.append(_finite(entry))
-        return tuple(rows)
+        array.setflags(write=False)
+        return array
 
 
 def _finite(value: Any) -> float:
@@ -73,21 +79,17 @@ def _finite(value: Any) -> float:
     return float(value)
 
 
-def gradient_array(rows: tuple, d: int, field: str = "gradients") -> np.ndarray:
-    """The listed gradients as a (T, d) array (a number fills every coordinate)."""
-    out = np.empty((len(rows), d))
-    for t, row in enumerate(rows):
-        if isinstance(row, tuple):
-            if len(row) != d:
-                raise ParameterError(field, f"entry {t + 1} has {len(row)} numbers; each "
-                                     f"gradient must have d = {d} (or be one number)")
-            out[t] = row
-        else:
-            out[t] = row
-    return out
+def gradient_array(gradients: np.ndarray, d: int, field: str = "gradients") -> np.ndarray:
+    """The gradients as a (T, d) array (a number fills every coordinate)."""
+    if gradients.ndim == 1:
+        return np.repeat(gradients[:, None], d, axis=1)
+    if gradients.shape[1] != d:
+        raise ParameterError(field, f"has {gradients.shape[1]} numbers per gradient; each "
+                             f"must have d = {d} (or be one number)")
+    return gradients
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LinearSequence:
     """Oblivious, deterministic: ``g_t = gradients[t - 1]`` for ``t = 1..T``, with the
     horizon at most the number listed. Every repetition sees the same sequence."""
@@ -96,6 +98,7 @@ class LinearSequence:
     L: float = param(1.0, Real(0, low_open=True, per_row=False),
                      "the norm bound: ||g_t|| <= L for every t")
     norm: str = param("linf", Choice(NORMS), "the norm of the bound: l2 or linf")
+    tables: dict = field(default_factory=dict, init=False, compare=False, repr=False)
     name = "linear_sequence"
     oblivious = True
     streams = ()
@@ -109,10 +112,12 @@ class LinearSequence:
         return len(self.gradients)
 
     def table(self, d: int) -> np.ndarray:
-        """The gradients as a (T, d) array, checked against the norm bound."""
-        g = gradient_array(self.gradients, d)
-        check_bounded(g, self.L, self.norm, "gradients")
-        return g
+        """The gradients as a (T, d) array, checked against the norm bound (once per d)."""
+        if d not in self.tables:
+            g = gradient_array(self.gradients, d)
+            check_bounded(g, self.L, self.norm, "gradients")
+            self.tables[d] = g
+        return self.tables[d]
 
     def loss_family(self, d: int) -> LinearLoss:
         self.table(d)  # the dimension and the norm bound, once d is known
@@ -122,7 +127,7 @@ class LinearSequence:
         if t1 - 1 > self.horizon:
             raise ParameterError("T", f"must be <= {self.horizon}, the gradients listed in "
                                  "adversary.gradients")
-        values = gradient_array(self.gradients[t0 - 1:t1 - 1], d)
+        values = self.table(d)[t0 - 1:t1 - 1]
         return np.broadcast_to(values[:, None, :], (t1 - t0, len(rngs), d)).copy()
 
     def respond(self, data: Any, w: Any, t: int, xp: ModuleType) -> Any:
