@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from occ.scenarios import parse_scenario
-from occ.search import Space, _base_scenario, _learner_spec, _evaluate, decode, size
+from occ.search import Space, _base_scenario, _evaluate, _learner_spec, decode, size
 
 LEARNERS = {"ogd": {"kind": "ogd", "eta": 0.05}, "adam": {"kind": "adam", "eta": 0.05}}
 

@@ -204,8 +204,7 @@ def search_command(scenario: str, learner: str | None, family: str, T: int | Non
     label = learner or (sc.learners[0].label if len(sc.learners) == 1 else "learner")
     folder = usable_folder(out or Path("results") / "search" / f"{sc.name}-{label}-{family}",
                            "--out")
-    with progress(f"search {sc.name}", budget, "evaluations", quiet,
-                  0.0 if budget > 200 else math.inf) as done:
+    with progress(f"search {sc.name}", budget, "evaluations", quiet) as done:
         outcome = search(sc, learner=learner, family=family, period=period,
                          objective=objective, budget=budget, seed=seed,
                          population=population, L=L, norm=norm, out=folder,
