@@ -1,6 +1,7 @@
 """Worst-case search: the adversary of a family under which a learner does worst.
 
-``search(scenario, learner=LABEL, family=KIND)`` maximizes an objective of one learner's
+``occ.search(scenario, learner=LABEL, family=KIND)`` (the module is callable: the same as
+``occ.search.search``) maximizes an objective of one learner's
 run over the parameters of an adversary family with CMA-ES (Hansen's ``cma`` package),
 restarted with a doubled population (IPOP, Auger and Hansen 2005) whenever a run of it
 stops, until ``budget`` evaluations are spent. Each generation is ONE batched run: the
@@ -35,7 +36,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -422,3 +425,14 @@ def plot_search(outcome: SearchResult, path: Path) -> Path:
                  keep_suffix=True)
     plt.close(fig)
     return path
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``occ.search(...)`` is :func:`search` (``import occ.search``
+    binds the module to ``occ.search``, so the module itself takes the call)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SearchResult:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

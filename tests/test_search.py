@@ -189,9 +189,10 @@ def test_reddi_counterexample_rediscovered() -> None:
                   period=3, budget=120, seed=0)
     assert adam.best_value > 0.1
     assert adam.history["objective"].iloc[0] < 0.01  # the start is benign
-    amsgrad = search("reddi-cycle", learner="amsgrad", family="linear_periodic", T=10_000,
-                     period=3, budget=120, seed=0)
+    amsgrad = occ.search("reddi-cycle", learner="amsgrad", family="linear_periodic",
+                         T=10_000, period=3, budget=120, seed=0)  # the module is callable
     assert 0 < amsgrad.best_value < 0.02
+    assert len(amsgrad.history) == 120 and amsgrad.scenario.learners[0].kind == "amsgrad"
 
 
 def test_cli_search_writes_a_replayable_scenario(tmp_path) -> None:
