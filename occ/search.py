@@ -215,7 +215,8 @@ def _base_scenario(sc: Scenario, spec: Any, family: str, space: Space, bounds: A
     text = scenario_toml(resolved)
     import tomllib
 
-    parsed = parse_scenario(tomllib.loads(text), "<search>", resolved["name"])
+    parsed = parse_scenario(tomllib.loads(text), f"{sc.path or sc.name} (searched over "
+                            f"{family})", resolved["name"])
     if any(f.name == "repetitions" for f in dataclasses.fields(
             expand_learner(spec.label, spec.kind, spec.params, sc.domain, np.arange(1),
                            sc.shape).learner)):
@@ -336,6 +337,10 @@ def search(
     outcome = SearchResult(objective, best["value"], float(replayed[0]), text, found, history,
                            bool(violations or replay_broken.any()), violations,
                            wall_seconds=time.perf_counter() - started)
+    if kind == "ratio" and not (history["objective"] > 0).any():
+        outcome.notes.append(f"no candidate has a positive ratio to bound {bound}: it "
+                             "applied nowhere or the regret stayed <= 0 (occ run best.toml "
+                             "says why a bound does not apply)")
     if outcome.replayed_value != outcome.best_value:
         outcome.notes.append(f"best.toml replays {objective} = {outcome.replayed_value!r}, "
                              f"the batched run gave {outcome.best_value!r}")

@@ -195,6 +195,26 @@ def test_reddi_counterexample_rediscovered() -> None:
     assert len(amsgrad.history) == 120 and amsgrad.scenario.learners[0].kind == "amsgrad"
 
 
+def test_policy_search_replays_exactly() -> None:
+    """The adaptive family through the whole search: two passes per generation, and
+    best.toml's replay through occ.run gives the same regret to the last digit."""
+    sc = make_scenario(d=3, T=25, seeds=1, learners={"x": {"kind": "adagrad_diag",
+                                                          "eta": 0.5}})
+    result = search(sc, family="linear_policy", objective="regret", budget=30, seed=2)
+    assert result.replayed_value == result.best_value > 0
+    assert result.scenario.adversary.name == "linear_policy"
+    assert result.best_value == result.history["objective"].max()
+
+
+def test_ratio_that_never_applies_is_said(tmp_path) -> None:
+    """eq27_literal concerns OGD with AdaGrad-norm steps, but needs D0 >= D: with
+    D0 = 0.1 on the unit ball it applies nowhere."""
+    sc = make_scenario(d=2, T=10, seeds=1, learners={"x": {"kind": "ogd", "step": "adagrad_norm",
+                                                          "D0": 0.1}})
+    result = search(sc, family="linear_sequence", objective="ratio:eq27_literal", budget=8)
+    assert result.best_value == 0.0 and "no candidate has a positive ratio" in result.notes[0]
+
+
 def test_cli_search_writes_a_replayable_scenario(tmp_path) -> None:
     out = tmp_path / "s"
     result = _cli("search", "reddi-cycle", "--learner", "adam", "--T", "300", "--budget",
