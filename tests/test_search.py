@@ -154,6 +154,39 @@ def test_stacked_candidates_equal_single_runs_bit_for_bit() -> None:
 
 
 # ------------------------------------------------------------------ search
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_decoded_candidates_respect_the_norm_bound(norm) -> None:
+    """Any search point decodes to gradients with ||g_t|| <= L in the stated norm, within
+    the norm's round-off (the adversaries' own validation accepts them)."""
+    from occ.search import Space, decode, size
+
+    rng = np.random.default_rng(11)
+    space = Space(T=7, d=4, period=5, L=1.3, norm=norm, rule="normalize")
+    limit = 1.3 * (1 + 1e-15)
+    for _ in range(20):
+        for family in ("linear_sequence", "linear_periodic", "linear_policy"):
+            x = 3 * rng.standard_normal(size(family, space))
+            table = decode(family, x, space)
+            adversary = make_adversary(table["kind"], **{k: v for k, v in table.items()
+                                                         if k != "kind"})
+            adversary.loss_family(4)
+            if family == "linear_policy":
+                w = rng.uniform(-1, 1, (6, 4))
+                g = adversary.respond(np.zeros((6, 1)), w, 1, np)
+            else:
+                g = adversary.draw([{}], 1, 8, 4)[:, 0]
+            size_ = np.linalg.norm(g, axis=-1) if norm == "l2" else np.abs(g).max(axis=-1)
+            assert np.all(size_ <= limit), (family, size_.max())
+
+
+def test_one_variable_pattern_searches() -> None:
+    """A period-1 pattern is one variable (CMA-ES gets a constant second one)."""
+    result = search("reddi-cycle", learner="adam", T=50, period=1, budget=12)
+    assert len(result.scenario.adversary.pattern) == 1
+    # a constant gradient: Adam ends at the comparator's vertex, the regret is small
+    assert result.replayed_value == result.best_value < 0.2
+
+
 def _pep_scenario(T: int):
     d = T + 1
     return parse_scenario({
