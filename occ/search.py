@@ -38,6 +38,7 @@ import dataclasses
 import math
 import sys
 import time
+import tomllib
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -213,8 +214,6 @@ def _base_scenario(sc: Scenario, spec: Any, family: str, space: Space, bounds: A
     resolved["bounds"] = bounds if bounds is not None else "all that apply"
     resolved["adversary"] = _file_table(decode(family, start, space))
     text = scenario_toml(resolved)
-    import tomllib
-
     parsed = parse_scenario(tomllib.loads(text), f"{sc.path or sc.name} (searched over "
                             f"{family})", resolved["name"])
     if any(f.name == "repetitions" for f in dataclasses.fields(
@@ -251,7 +250,6 @@ def search(
     scenario's adversary's, else 1 in l2). With ``out``, writes ``best.toml``,
     ``search.csv`` and ``search.png`` there (atomically). ``progress`` is called with the
     evaluations done after each generation."""
-    import cma
 
     started = time.perf_counter()
     if family not in FAMILIES:
@@ -281,55 +279,22 @@ def search(
                                     [bound] if bound is not None else [], x0)
     from occ.api import run
 
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = []
-    best = {"value": -np.inf, "table": None}
-    spent, generation, restart = 0, 0, 0
-    popsize = population
-    violations = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while spent < budget:
-            options = {"seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
-                       "CMA_diagonal": n > DIAGONAL_ABOVE, "tolfun": 1e-13, "tolx": 1e-13}
-            if popsize is not None:
-                options["popsize"] = popsize
-            start = x0 if restart == 0 else rng.uniform(-1.0, 1.0, n)
-            if n == 1:  # CMA-ES needs two variables: a constant one beside
-                start = np.append(start, 0.0)
-            es = cma.CMAEvolutionStrategy(start, SIGMA0, options)
-            popsize = es.popsize
-            while not es.stop() and spent < budget:
-                X = es.ask()
-                X = X[:budget - spent]
-                tables = [decode(family, np.asarray(x)[:n], space) for x in X]
-                values, broken = _evaluate(base, tables, kind, bound)
-                violations += int(broken.sum())
-                for k, (value, table) in enumerate(zip(values, tables, strict=True)):
-                    if value > best["value"]:
-                        best = {"value": float(value), "table": table}
-                    rows.append({"evaluation": spent + k + 1, "generation": generation + 1,
-                                 "restart": restart + 1, "objective": float(value),
-                                 "violated": bool(broken[k]),
-                                 "best_so_far": best["value"]})
-                spent += len(X)
-                generation += 1
-                if progress is not None:
-                    progress(len(X))
-                if len(X) == es.popsize:
-                    es.tell(X, [-v if np.isfinite(v) else 1e300 for v in values])
-            restart += 1
-            popsize = 2 * popsize
+    def generation(X: list[np.ndarray]) -> tuple[list[dict], np.ndarray, np.ndarray]:
+        tables = [decode(family, x[:n], space) for x in X]
+        return (tables, *_evaluate(base, tables, kind, bound))
+
+    rows, best, runs = _maximize(generation, x0, budget, seed, population, progress)
     history = pd.DataFrame(rows)
+    violations = int(history["violated"].sum())
     resolved = dict(resolved)
     resolved["adversary"] = _file_table(best["table"])
-    resolved["bounds"] = list(sc.bounds) if sc.bounds is not None else "all that apply"
+    resolved["bounds"] = ("all that apply" if sc.bounds is None  # the source's, and BOUND
+                          else sorted(set(sc.bounds) | ({bound} if bound else set())))
     resolved["description"] = (
         f"Worst case found by occ search for learner {spec.label!r} ({spec.kind}) over "
         f"the family {family} of {sc.name}: {objective} = {best['value']!r} at T = {sc.T} "
-        f"({spent} evaluations, CMA-ES seed {seed}, {restart} runs).")
+        f"({len(history)} evaluations, {runs} CMA-ES runs, seed {seed}).")
     text = scenario_toml(resolved)
-    import tomllib
-
     found = parse_scenario(tomllib.loads(text), "best.toml", resolved["name"])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         replay = run(found, figure_format=None)
@@ -347,6 +312,51 @@ def search(
     if out is not None:
         outcome.path = write_search(outcome, Path(out), figure_format)
     return outcome
+
+
+def _maximize(generation: Callable, x0: np.ndarray, budget: int, seed: int,
+              population: int | None, progress: Callable[[int], None] | None
+              ) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """CMA-ES with IPOP restarts on ``generation`` (search points -> their tables,
+    objectives, violation flags), maximizing, until ``budget`` evaluations: the first run
+    from ``x0``, each later one from a uniform point of [-1, 1]^n with twice the
+    population. Returns one row per evaluation, the best table and value, and the
+    number of runs."""
+    import cma
+
+    n = len(x0)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"value": -np.inf, "table": None}
+    spent, generations, runs, popsize = 0, 0, 0, population
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while spent < budget:
+            options = {"seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
+                       "CMA_diagonal": n > DIAGONAL_ABOVE, "tolfun": 1e-13, "tolx": 1e-13}
+            if popsize is not None:
+                options["popsize"] = popsize
+            start = x0 if runs == 0 else rng.uniform(-1.0, 1.0, n)
+            if n == 1:  # CMA-ES needs two variables: a constant one beside
+                start = np.append(start, 0.0)
+            es = cma.CMAEvolutionStrategy(start, SIGMA0, options)
+            popsize, runs = es.popsize, runs + 1
+            while not es.stop() and spent < budget:
+                X = [np.asarray(x) for x in es.ask()][:budget - spent]
+                tables, values, broken = generation(X)
+                generations += 1
+                for k, (value, table) in enumerate(zip(values, tables, strict=True)):
+                    if best["table"] is None or value > best["value"]:
+                        best = {"value": float(value), "table": table}
+                    rows.append({"evaluation": spent + k + 1, "generation": generations,
+                                 "restart": runs, "objective": float(value),
+                                 "violated": bool(broken[k]), "best_so_far": best["value"]})
+                spent += len(X)
+                if progress is not None:
+                    progress(len(X))
+                if len(X) == es.popsize:  # a generation cut by the budget is not told
+                    es.tell(X, [-v if np.isfinite(v) else 1e300 for v in values])
+            popsize = 2 * popsize
+    return rows, best, runs
 
 
 def _evaluate(base: Scenario, tables: list[dict], kind: str, bound: str | None
