@@ -4,6 +4,7 @@
 >>> result = occ.run("default", T=1000, seeds=5)      # doctest: +SKIP
 >>> result.summary                                      # doctest: +SKIP
 >>> learner = occ.make_learner("ogd", eta=0.1)
+>>> worst = occ.search("reddi-cycle", learner="adam", T=10_000)   # doctest: +SKIP
 
 The names below are imported on first use, so that ``import occ.cli`` (the command) is
 quick and a Ctrl-C while it starts is handled by the command, not shown as a traceback.
@@ -19,7 +20,8 @@ from occ.version import __version__
 _EXPORTS = {"run": "occ.api", "LEARNERS": "occ.learners", "make_learner": "occ.learners",
             "list_scenarios": "occ.named", "load_scenario": "occ.scenarios"}
 
-__all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run"]
+__all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run",
+           "search"]
 
 
 def __getattr__(name: str) -> Any:

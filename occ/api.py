@@ -70,6 +70,26 @@ def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
             "engine": outcome.engine}
 
 
+def simulate_scenario(sc: Scenario, repetitions: np.ndarray, xp: Any, *,
+                      chunk: int | None = None, progress: Callable[[int], None] | None = None,
+                      keep_trajectories: bool = False, engine: str = "auto") -> list[Any]:
+    """The harness's outcomes (one per learner) of scenario ``sc`` for ``repetitions``:
+    what :func:`run` tabulates, and what worst-case search scores directly."""
+    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
+               for s in sc.learners]
+    # a diverged repetition's numbers may overflow: it is marked diverged, not warned about
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return simulate(
+            adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
+            seeds=repetitions, seed=sc.seed, checkpoints=log_checkpoints(sc.T, sc.checkpoints),
+            xp=xp, chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
+            keep_trajectories=keep_trajectories or getattr(sc.adversary, "needs_trajectories",
+                                                           False),
+            bound_names=list(sc.bounds) if sc.bounds is not None else None,
+            engine=engine, start=sc.start_point(),
+        )
+
+
 def run(
     scenario: str | Path | Scenario,
     *,
@@ -109,21 +129,10 @@ def run(
     repetitions = (np.arange(sc.seeds) if repetitions is None
                    else np.asarray(repetitions, dtype=np.int64))
     xp = get_namespace(backend)
-    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
-               for s in sc.learners]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)
     started = time.perf_counter()
-    # a diverged repetition's numbers may overflow: it is marked diverged, not warned about
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        outcomes = simulate(
-            adversary=sc.adversary, domain=sc.domain, learners=batches, d=sc.d, T=sc.T,
-            seeds=repetitions, seed=sc.seed, checkpoints=checkpoints, xp=xp,
-            chunk=chunk or sc.chunk or DEFAULT_CHUNK, progress=progress,
-            keep_trajectories=keep_trajectories or getattr(sc.adversary, "needs_trajectories",
-                                                           False),
-            bound_names=list(sc.bounds) if sc.bounds is not None else None,
-            engine=engine,
-        )
+    outcomes = simulate_scenario(sc, repetitions, xp, chunk=chunk, progress=progress,
+                                 keep_trajectories=keep_trajectories, engine=engine)
     wall = time.perf_counter() - started
     names = list(sc.bounds) if sc.bounds is not None else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -1,4 +1,4 @@
-"""The `occ` command: list, show, run, check, plot.
+"""The `occ` command: list, show, new, run, search, check, sweep, plot, report.
 
 Every user error (bad scenario file, unknown name, invalid option value) is one line on
 stderr starting with ``occ: error:`` and exit code 2; ``occ check`` exits 1 when a bound
@@ -160,6 +160,67 @@ def run_command(scenario: str, T: int | None, seeds: int | None, seed: int | Non
         click.echo(f"WARNING: {diverged} repetitions diverged (see meta.json 'diverged')",
                    err=True)
     click.echo(f"results: {result.path}")
+
+
+@cli.command("search")
+@click.argument("scenario")
+@click.option("--learner", default=None, help="The learner's label (default: the only one).")
+@click.option("--family", default="linear_periodic", show_default=True,
+              help="linear_sequence, linear_periodic or linear_policy.")
+@click.option("--T", "T", type=int, default=None, help="Horizon (overrides the file).")
+@click.option("--period", type=int, default=None,
+              help="Pattern length of linear_periodic (default: the scenario's, else 3).")
+@click.option("--objective", default="average_regret", show_default=True,
+              help="regret, average_regret or ratio:BOUND.")
+@click.option("--budget", type=int, default=None,
+              help="Candidate runs in all (default 1000).")
+@click.option("--seed", type=int, default=0, show_default=True, help="CMA-ES's seed.")
+@click.option("--population", type=int, default=None,
+              help="First population (default CMA-ES's 4 + 3 ln n; doubled per restart).")
+@click.option("--L", "L", type=float, default=None,
+              help="Gradient bound (default: the scenario adversary's L, else 1).")
+@click.option("--norm", default=None, help="l2 or linf (default: the adversary's, else l2).")
+@click.option("--out", type=str, default=None,
+              help="Folder for best.toml, search.csv, search.png (default: "
+                   "results/search/<scenario>-<learner>-<family>).")
+@click.option("--no-plots", is_flag=True, help="No progress figure.")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
+def search_command(scenario: str, learner: str | None, family: str, T: int | None,
+                   period: int | None, objective: str, budget: int | None, seed: int,
+                   population: int | None, L: float | None, norm: str | None,
+                   out: str | None, no_plots: bool, quiet: bool) -> None:
+    """Search an adversary family for the losses that hurt a learner most; write the
+    worst as a scenario (best.toml) that `occ run` reproduces.
+
+    Exit 1 when ratio:BOUND finds a ratio above 1 beyond the error budget: a
+    counterexample to a theorem, which means a bug in occ.
+    """
+    from occ.results import usable_folder
+    from occ.scenarios import load_scenario, with_size
+    from occ.search import DEFAULT_BUDGET, search
+
+    budget = DEFAULT_BUDGET if budget is None else budget
+    sc = with_size(load_scenario(scenario), T)
+    label = learner or (sc.learners[0].label if len(sc.learners) == 1 else "learner")
+    folder = usable_folder(out or Path("results") / "search" / f"{sc.name}-{label}-{family}",
+                           "--out")
+    with progress(f"search {sc.name}", budget, "evaluations", quiet) as done:
+        outcome = search(sc, learner=learner, family=family, period=period,
+                         objective=objective, budget=budget, seed=seed,
+                         population=population, L=L, norm=norm, out=folder,
+                         figure_format=None if no_plots else "png", progress=done)
+    for note in outcome.notes:
+        click.echo(f"WARNING: {note}", err=True)
+    history = outcome.history
+    click.echo(f"{len(history)} evaluations in {history['restart'].max()} CMA-ES runs, "
+               f"{outcome.wall_seconds:.1f} s; files: {outcome.path}")
+    if outcome.counterexample:
+        click.echo(f"COUNTEREXAMPLE: {outcome.violations} candidates exceed the bound beyond "
+                   "its error budget: a theorem is broken, so occ has a bug (learner, "
+                   f"comparator or bound formula); reproduce it with: occ run "
+                   f"{outcome.path / 'best.toml' if outcome.path else 'best.toml'}", err=True)
+    click.echo(f"best {objective}: {outcome.replayed_value!r}")
+    raise click.exceptions.Exit(1 if outcome.counterexample else 0)
 
 
 PROGRESS_SECONDS = 20.0

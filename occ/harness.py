@@ -285,8 +285,11 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     keep_trajectories: bool = False,
     engine: str = "auto",
+    start: np.ndarray | None = None,
 ) -> list[LearnerOutcome]:
     """Run every learner batch against the adversary; return their recorded statistics.
+
+    ``start`` (d,) is every row's start point ``w_1`` (default: the domain's ``initial_point``).
 
     ``engine``: ``"reference"`` (the per-step path), ``"numba"`` (the compiled engine,
     an error where it cannot run a batch) or ``"auto"`` (numba where it can, the
@@ -302,7 +305,7 @@ def simulate(
     for b in learners:
         b.learner = b.learner.for_horizon(T)
     chunk = chunk_length(chunk, S * max(b.grid for b in learners), d)
-    w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
+    w1_host = np.broadcast_to(domain.initial_point(d) if start is None else start, (S, d))
 
     def w1(batch: LearnerBatch) -> Any:
         return to_device(tile_rows(w1_host[None], batch.grid)[0], xp)

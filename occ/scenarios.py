@@ -8,6 +8,8 @@ A scenario file::
     seeds = 20             # repetitions
     seed = 0               # base seed
     checkpoints = 20       # about this many log-spaced checkpoints in [1, T]
+    w1 = [1.0, 0.0]        # optional: the start point, a number (every coordinate) or d
+                           # numbers, in V (default: the domain's centre)
     bounds = ["eq8", ...]  # optional: evaluate only these bounds (default: all that apply)
 
     [check]                # the size `occ check` runs at
@@ -48,7 +50,7 @@ from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.learners import LEARNERS
 from occ.limits import MAX_COUNT, MAX_T, physical_memory
 from occ.named import list_scenarios, scenario_directories
-from occ.params import Integer, check_dimension, check_name, describe_fields
+from occ.params import Integer, RealVector, check_dimension, check_name, describe_fields
 from occ.textfiles import read_text
 
 TOP_LEVEL = (
@@ -61,6 +63,7 @@ TOP_LEVEL = (
     "seed",
     "checkpoints",
     "chunk",
+    "w1",
     "bounds",
     "check",
     "domain",
@@ -97,6 +100,13 @@ class Scenario:
     bounds: tuple[str, ...] | None
     expect: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    w1: tuple[float, ...] | None = None  # the start point (None: the domain's centre)
+
+    def start_point(self) -> np.ndarray:
+        """``w_1`` (d,): the scenario's ``w1``, else the domain's centre."""
+        if self.w1 is None:
+            return np.asarray(self.domain.initial_point(self.d), dtype=float)
+        return np.broadcast_to(np.asarray(self.w1, dtype=float), (self.d,)).copy()
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration with every default filled in (for `occ show`, meta.json)."""
@@ -105,7 +115,8 @@ class Scenario:
             out = {"kind": obj.name}
             for name, _default, _allowed, _doc in describe_fields(type(obj)):
                 value = getattr(obj, name)
-                out[name] = list(value) if isinstance(value, tuple) else value
+                out[name] = (list(value) if isinstance(value, tuple)
+                             else value.tolist() if isinstance(value, np.ndarray) else value)
             return out
 
         learners = {}
@@ -126,6 +137,7 @@ class Scenario:
             "seed": self.seed,
             "checkpoints": self.checkpoints,
             "chunk": self.chunk,
+            "w1": list(self.w1) if self.w1 is not None else None,
             "check": {"T": self.check_T, "seeds": self.check_seeds},
             "bounds": list(self.bounds) if self.bounds is not None else "all that apply",
             "domain": fields(self.domain),
@@ -230,6 +242,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
         domain.check_dimension(d)
     except ParameterError as exc:
         raise exc.located(None, "domain") from None
+    w1 = _start_point(data.get("w1"), domain, d)
     adversary_kind, adversary_params = _kind(data.get("adversary"), "adversary", ADVERSARIES)
     if shape is not None and adversary_kind in ("matrix_linear", "matrix_least_squares"):
         adversary_params["shape"] = shape
@@ -250,6 +263,11 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
             raise ParameterError(
                 key, f"must be <= {periods}, the periods in {adversary.path}, got {value}"
             )
+    horizon = getattr(adversary, "horizon", None)  # an explicit sequence's length
+    for key, value in (("T", T), ("check.T", check_T)):
+        if horizon is not None and value > horizon:
+            raise ParameterError(key, f"must be <= {horizon}, the gradients listed in "
+                                 f"adversary.gradients, got {value}")
     allowed = (getattr(adversary, "allowed_domains", None)
                or getattr(family, "allowed_domains", None))
     if allowed is not None and domain.name not in allowed:
@@ -321,7 +339,40 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
         bounds=bounds,
         expect=dict(expect),
         raw=data,
+        w1=w1,
     )
+
+
+def _start_point(value: Any, domain: Any, d: int) -> tuple[float, ...] | None:
+    """``w1``: a finite number (every coordinate) or d finite numbers, in V (within the
+    round-off of a projection, as :meth:`contains` allows an iterate)."""
+    if value is None:
+        return None
+    try:
+        point = RealVector().check(value)
+    except (ValueError, TypeError):
+        raise ParameterError("w1", f"must be a number or a list of d = {d} finite numbers, "
+                             f"got {value!r}"[:200]) from None
+    point = point if isinstance(point, tuple) else (point,)
+    if len(point) not in (1, d):
+        raise ParameterError("w1", f"must have d = {d} entries (or be one number), got "
+                             f"{len(point)}")
+    w = np.broadcast_to(np.asarray(point, dtype=float), (d,))[None].copy()
+    if not bool(domain.contains(w, np)[0]):
+        raise ParameterError("w1", f"must lie in V ({_describe_domain(domain)}), got "
+                             f"{list(point)}"[:200])
+    return point
+
+
+def _describe_domain(domain: Any) -> str:
+    """The domain as the error message names it."""
+    if domain.name == "ball":
+        return f"the ball of radius {domain.radius:g} about {domain.centre!r}"
+    if domain.name == "box":
+        return f"the box [{domain.low!r}, {domain.high!r}]"
+    if domain.name == "simplex":
+        return "the probability simplex: w >= 0, sum w = 1"
+    return domain.name
 
 
 EXPECT_LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")

@@ -22,6 +22,8 @@ from typing import Any
 from learner_cases import LEARNER_CASES
 
 from occ.adversaries import ADVERSARIES
+from occ.adversaries.policy import Matrix
+from occ.adversaries.sequence import GradientList
 from occ.errors import OccError
 from occ.learners import LEARNERS
 from occ.params import (
@@ -134,7 +136,8 @@ def learner_base(kind: str) -> dict[str, Any]:
 def adversary_base(kind: str) -> dict[str, Any] | None:
     matrix = kind.startswith("matrix_")
     for domain in DOMAIN_TABLES:
-        for adversary in ({"kind": kind},):
+        # an explicit sequence needs one gradient per step (T = 20 in the base scenario)
+        for adversary in ({"kind": kind}, {"kind": kind, "gradients": [0.1] * 20}):
             data = scenario(adversary=adversary, domain=domain, matrix=matrix)
             if parses(data):
                 return data
@@ -183,6 +186,13 @@ def bad_values(constraint: Any) -> list[tuple[str, Any]]:
     if isinstance(constraint, ScheduleSpec):
         return [("unknown", "no-such-schedule"), ("table", {"kind": "nope"}),
                 ("field", {"kind": "wsd", "warmupp": 3}), ("number", 3)]
+    if isinstance(constraint, GradientList):
+        return [("string", "abc"), ("true", True), ("empty", []), ("strings", ["a"]),
+                ("emptyrow", [[]] * 20), ("length", [[0.1, 0.1]] * 20),
+                ("norm", [0.1] * 19 + [5.0]), ("mixed", [0.1] * 19 + [[0.1] * 4])]
+    if isinstance(constraint, Matrix):
+        return [("string", "abc"), ("true", True), ("flat", [1.0, 2.0]),
+                ("ragged", [[1.0], [1.0, 2.0]]), ("wrongsize", [[1.0, 0.0], [0.0, 1.0]])]
     raise AssertionError(f"no bad values for {constraint!r}")
 
 

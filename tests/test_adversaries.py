@@ -30,6 +30,11 @@ ADVERSARY_CASES = {
     "least_squares": {"w_star_norm": 0.7, "noise": 0.3},
     "matrix_linear": {"rank": 2, "mean": 0.5, "shape": (2, 2)},
     "matrix_least_squares": {"k": 3, "planted_norm": 0.6, "noise": 0.2, "shape": (2, 2)},
+    "linear_sequence": {"gradients": [[0.1 * ((t * k) % 5 - 2) for k in range(1, 5)]
+                                      for t in range(120)], "L": 0.5, "norm": "l2"},
+    "linear_policy": {"A": [[0.5, -1.0, 0.0, 0.2], [1.0, 0.3, 0.0, 0.0],
+                            [0.0, 0.0, -0.7, 0.1], [0.2, 0.0, 0.4, 1.0]],
+                      "b": [0.1, -0.2, 0.3, 0.0], "L": 2.0},
     "portfolio": {"path": str(Path(__file__).resolve().parent.parent / "scenarios" / "data"
                               / "synthetic-market-prices.csv"), "data": "prices"},
 }

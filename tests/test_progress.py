@@ -1,4 +1,4 @@
-"""Progress for run, check and sweep where stderr is not a terminal, off with --quiet."""
+"""Progress for run, check, sweep and search where stderr is not a terminal, off with --quiet."""
 
 from __future__ import annotations
 
@@ -53,13 +53,17 @@ def files(tmp_path: Path, monkeypatch) -> dict[str, Path]:
     return {"scenario": scenario, "sweep": sweep, "out": tmp_path / "out"}
 
 
-@pytest.mark.parametrize("command", ["run", "check", "sweep"])
+@pytest.mark.parametrize("command", ["run", "check", "sweep", "search"])
 def test_progress_lines_without_a_terminal_and_none_with_quiet(files, command) -> None:
     args = {"run": ["run", str(files["scenario"]), "--out", str(files["out"]), "--no-plots"],
             "check": ["check", str(files["scenario"])],
             "sweep": ["sweep", str(files["sweep"]), "--out", str(files["out"] / "sweep"),
-                      "--workers", "1"]}[command]
-    unit = {"run": "steps", "check": "scenarios", "sweep": "cells"}[command]
+                      "--workers", "1"],
+            "search": ["search", str(files["scenario"]), "--family", "linear_sequence",
+                       "--budget", "8", "--out", str(files["out"] / "search"),
+                       "--no-plots"]}[command]
+    unit = {"run": "steps", "check": "scenarios", "sweep": "cells",
+            "search": "evaluations"}[command]
     shown = CliRunner().invoke(cli, args)
     assert shown.exit_code == 0, shown.output
     assert "% of " in shown.stderr and f" {unit} after " in shown.stderr, shown.stderr

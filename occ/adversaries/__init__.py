@@ -15,9 +15,11 @@ from occ.adversaries.linear import (
     LinearSparse,
 )
 from occ.adversaries.matrix import MatrixLeastSquares, MatrixLinear
+from occ.adversaries.policy import LinearPolicy
 from occ.adversaries.portfolio import Portfolio
 from occ.adversaries.quadratic import Quadratic
 from occ.adversaries.rademacher import Rademacher
+from occ.adversaries.sequence import LinearSequence
 from occ.adversaries.stochastic import LeastSquares
 from occ.errors import UnknownNameError
 from occ.params import build
@@ -26,7 +28,8 @@ ADVERSARIES: dict[str, type] = {
     cls.name: cls
     for cls in (LinearGaussian, LinearSparse, LinearDrift, LinearAdaptive, LinearPeriodic,
                 LinearBernoulli, Quadratic, ExpertsRandom, ExpertsDrift, ExpertsAdaptive,
-                Rademacher, Portfolio, LeastSquares, MatrixLinear, MatrixLeastSquares)
+                Rademacher, Portfolio, LeastSquares, MatrixLinear, MatrixLeastSquares,
+                LinearSequence, LinearPolicy)
 }
 
 
