@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from occ.backend import get_namespace
-from occ.batches import DEFAULT_CHUNK, expand_learner
+from occ.batches import DEFAULT_CHUNK, LearnerBatch, expand_learner
 from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
 from occ.harness import log_checkpoints, simulate
 from occ.limits import check as check_size
@@ -70,6 +71,54 @@ def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
             "engine": outcome.engine}
 
 
+def _learner_objects(learners: Any, sc: Scenario) -> dict[str, Any] | None:
+    """``learners`` as label -> learner on the scenario's domain (None: the file's)."""
+    if learners is None:
+        return None
+    from occ.errors import ParameterError
+    from occ.params import check_name
+
+    items = (list(learners.items()) if isinstance(learners, dict)
+             else [(getattr(obj, "name", None), obj) for obj in learners])
+    if not items:
+        raise ParameterError("learners", "give at least one learner")
+    out: dict[str, Any] = {}
+    for label, learner in items:
+        check_name(label, "learners")
+        if label in out:
+            raise ParameterError(f"learners.{label}", "two learners have this label")
+        for method in ("init", "update", "geometry", "facts"):
+            if not callable(getattr(learner, method, None)):
+                raise ParameterError(f"learners.{label}", f"{type(learner).__name__} defines "
+                                     f"no {method}() (the protocol: docs/own-learner.md)")
+        if isinstance(learner, type):
+            raise ParameterError(f"learners.{label}", "give a learner object "
+                                 f"({learner.__name__}(...)), not its class")
+        if dataclasses.is_dataclass(learner) and hasattr(learner, "domain"):
+            changes: dict[str, Any] = {"domain": sc.domain}
+            if getattr(learner, "matrix", False) and sc.shape is not None:
+                changes["shape"] = tuple(sc.shape)
+            try:
+                learner = dataclasses.replace(learner, **changes)
+            except ParameterError as exc:
+                raise exc.located(sc.path or sc.name, f"learners.{label}") from None
+        out[label] = learner
+    return out
+
+
+def _object_entry(learner: Any) -> dict[str, Any]:
+    """A learner object's table for meta.json: its class and hyperparameters."""
+    from occ.params import describe_fields
+
+    cls = type(learner)
+    entry: dict[str, Any] = {"kind": "python", "object": f"{cls.__module__}:{cls.__qualname__}"}
+    if dataclasses.is_dataclass(learner):
+        for name, _default, _allowed, _doc in describe_fields(cls):
+            value = getattr(learner, name)
+            entry[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    return entry
+
+
 def run(
     scenario: str | Path | Scenario,
     *,
@@ -85,8 +134,13 @@ def run(
     keep_trajectories: bool = False,
     repetitions: np.ndarray | list[int] | None = None,
     engine: str = "auto",
+    learners: Any = None,
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
+
+    ``learners``: learner objects to run instead of the scenario's own (a mapping
+    label -> learner, or a list, labelled by each learner's ``name``); each is rebuilt on
+    the scenario's domain, so its hyperparameters are validated as a file's would be.
 
     ``T``, ``seeds`` and ``seed`` override the file's values. ``repetitions`` runs only those
     repetition indices (a block of a larger run: repetition k gives the same numbers
@@ -109,8 +163,13 @@ def run(
     repetitions = (np.arange(sc.seeds) if repetitions is None
                    else np.asarray(repetitions, dtype=np.int64))
     xp = get_namespace(backend)
+    objects = _learner_objects(learners, sc)
+    if objects is not None:
+        sc = dataclasses.replace(sc, learners=())
     batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
-               for s in sc.learners]
+               for s in sc.learners] if objects is None else [
+        LearnerBatch(label, learner, np.array([label] * len(repetitions), dtype=object),
+                     repetitions.copy(), 1) for label, learner in objects.items()]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)
     started = time.perf_counter()
     # a diverged repetition's numbers may overflow: it is marked diverged, not warned about
@@ -138,8 +197,12 @@ def run(
         bounds = costs_void_bounds(bounds, sc.adversary.cost)
     if sc.bounds == ():  # `bounds = []`: regret only, no bound ingredients recorded
         facts = facts.iloc[0:0]
+    resolved = sc.resolved()
+    if objects is not None:
+        resolved["learners"] = {label: _object_entry(learner)
+                                for label, learner in objects.items()}
     meta: dict[str, Any] = {
-        "scenario": sc.resolved(),
+        "scenario": resolved,
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
         "checkpoints": checkpoints.tolist(),
         "learners": {o.batch.label: _declaration(o, sc) for o in outcomes},

@@ -45,10 +45,10 @@ from occ.batches import DEFAULT_CHUNK, expand_learner
 from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
-from occ.learners import LEARNERS
 from occ.limits import MAX_COUNT, MAX_T, physical_memory
 from occ.named import list_scenarios, scenario_directories
 from occ.params import Integer, check_dimension, check_name, describe_fields
+from occ.plugins import learner_kinds, resolve_learner
 from occ.textfiles import read_text
 
 TOP_LEVEL = (
@@ -110,9 +110,9 @@ class Scenario:
 
         learners = {}
         for spec in self.learners:
-            cls = LEARNERS[spec.kind]
-            entry = {"kind": spec.kind}
-            for name, default, _allowed, _doc in describe_fields(cls):
+            resolved = resolve_learner(spec.kind, spec.params)
+            entry = {"kind": spec.kind, **resolved.selector}
+            for name, default, _allowed, _doc in describe_fields(resolved.cls):
                 entry[name] = spec.params.get(name, default)
             learners[spec.label] = entry
         return {
@@ -268,7 +268,7 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     specs = []
     for label, table in learner_tables.items():
         check_name(label, f"learners.{label}" if len(label) < 40 else "learners")
-        kind, params = _kind(table, f"learners.{label}", LEARNERS)
+        kind, params = _kind(table, f"learners.{label}", learner_kinds())
         if "domain" in params:
             raise ParameterError(
                 f"learners.{label}.domain",

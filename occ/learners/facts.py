@@ -96,6 +96,7 @@ class LearnerFacts:
     parameter: Parameter = "vector"
     hyperparameters: tuple[Hyperparameter, ...] = ()
     parameters: BoundParameters = field(default_factory=BoundParameters)
+    note: str = ""  # what occ does around the learner's own step (an adapter's projection)
 
     @property
     def mirror_descent(self) -> bool:

@@ -1,0 +1,125 @@
+"""``kind = "optax"``: an optax gradient transformation as an occ learner.
+
+``transform = "adam"`` names a function of ``optax`` (``optax.adam``) or a dotted path
+(``optax.contrib.cocob``); the table's other keys are its keyword arguments
+(``learning_rate = 0.01``). Per row group (:mod:`occ.adapters.library`) the step is
+``updates, s = tx.update(g, s, w); y = optax.apply_updates(w, updates)``, ``jax.vmap``-ed
+over the group's repetitions (one parameter vector each) and compiled by ``jax.jit``, in
+float64 (``jax.enable_x64`` around every call, so the setting does not leak into the
+user's own jax code); then ``w_{t+1} = Proj_V(y)`` (Euclidean), which the next step
+reads as its parameter. For an oblivious linear adversary a whole chunk of steps runs as
+one ``jax.lax.scan`` (:meth:`OptaxLearner.run_chunk`, declared in the facts as
+``chunked``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from occ.adapters.library import LibraryLearner, LibraryState, make_class
+from occ.backend import to_device, to_host
+from occ.errors import ParameterError
+from occ.learners.base import as_batch
+
+
+def transform_function(target: str, field: str) -> Any:
+    """``optax.<target>`` or the dotted path ``target``: a function returning a transform."""
+    import optax
+
+    from occ.plugins import import_object
+
+    if "." in target or ":" in target:
+        fn = import_object(target, field)
+    elif hasattr(optax, target):
+        fn = getattr(optax, target)
+    else:
+        raise ParameterError(field, f"optax has no {target!r} (a function of optax such as "
+                             "'adam', or a dotted path such as 'optax.contrib.cocob')")
+    if not callable(fn) or isinstance(fn, type):
+        raise ParameterError(field, f"{target!r} is not a function returning an optax "
+                             "transformation")
+    return fn
+
+
+def optax_class(target: str, field: str) -> type:
+    fn = transform_function(target, field)
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise ParameterError(field, f"cannot read the keywords of {target!r}") from None
+    cls = make_class(OptaxLearner, "optax", target, field, target, signature, ())
+    cls.function = staticmethod(fn)
+    return cls
+
+
+@dataclasses.dataclass(frozen=True)
+class OptaxLearner(LibraryLearner):
+    """An optax transformation, vmapped over repetitions (module docstring)."""
+
+    function = None
+
+    def _programs(self, R: int) -> list[tuple[np.ndarray, Any, Any, Any]]:
+        """Per row group: (rows, vmapped init, jitted step, jitted chunk), cached."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if R in cache:
+            return cache[R]
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        programs = []
+        for rows, kwargs in self.row_groups(R):
+            tx = self.function(**kwargs)
+
+            def one(w: Any, s: Any, g: Any, tx: Any = tx) -> tuple[Any, Any]:
+                updates, s = tx.update(g, s, w)
+                return optax.apply_updates(w, updates), s
+
+            step = jax.vmap(one)
+
+            def chunk(w: Any, s: Any, G: Any, step: Any = step) -> Any:
+                def body(carry: Any, g: Any) -> tuple[Any, Any]:
+                    w, s = carry
+                    loss = jnp.sum(g * w, axis=-1)
+                    w_next, s = step(w, s, g)
+                    return (w_next, s), (loss, jnp.sum(g * g, axis=-1), w)
+
+                (w, s), out = jax.lax.scan(body, (w, s), G)
+                return w, s, out
+
+            programs.append((rows, jax.vmap(tx.init), jax.jit(step), jax.jit(chunk)))
+        cache[R] = programs
+        return programs
+
+    def init(self, w1: Any, xp: ModuleType | None = None) -> LibraryState:
+        import jax
+
+        xp = self._xp(xp, w1)
+        w = as_batch(w1, xp)
+        host = np.asarray(to_host(w), dtype=np.float64)
+        with jax.enable_x64(True):
+            states = tuple(init(jax.numpy.asarray(host[rows]))
+                           for rows, init, _, _ in self._programs(host.shape[0]))
+        return LibraryState(w, 0, states)
+
+    def update(self, state: LibraryState, g: Any,
+               xp: ModuleType | None = None) -> tuple[Any, LibraryState]:
+        import jax
+
+        xp = self._xp(xp, g)
+        w, G = np.asarray(to_host(state.w)), np.asarray(to_host(g), dtype=np.float64)
+        y = np.empty_like(w)
+        states = []
+        with jax.enable_x64(True):
+            for (rows, _, step, _), s in zip(self._programs(w.shape[0]), state.groups,
+                                             strict=True):
+                w_rows, s = step(w[rows], s, G[rows])
+                y[rows] = np.asarray(w_rows)
+                states.append(s)
+        w_next = self.project(to_device(y, xp), None, xp)
+        return w_next, LibraryState(w_next, state.count + 1, tuple(states))
