@@ -77,6 +77,9 @@ def expand_learner(
             raise ParameterError("kind", f"learner {kind!r} works on matrices: give the "
                                  "scenario's shape = [m, n]")
         fixed["shape"] = tuple(shape)
+    elif cls is not None and shape is not None and "shape" in {f.name for f in
+                                                                dataclasses.fields(cls)}:
+        fixed["shape"] = tuple(shape)  # a learner that takes a matrix shape where given
     if cls is not None and "repetitions" in {f.name for f in dataclasses.fields(cls)}:
         fixed["repetitions"] = tuple(np.tile(seeds, len(combos)).tolist())
     passed = {k: fixed.pop(k) for k in ("shape", "repetitions") if k in fixed}

@@ -4,7 +4,8 @@
 (``optax.contrib.cocob``); the table's other keys are its keyword arguments
 (``learning_rate = 0.01``). Per row group (:mod:`occ.adapters.library`) the step is
 ``updates, s = tx.update(g, s, w); y = optax.apply_updates(w, updates)``, ``jax.vmap``-ed
-over the group's repetitions (one parameter vector each) and compiled by ``jax.jit``, in
+over the group's repetitions (one parameter vector each, or an (m, n) matrix where the
+scenario has a ``shape``) and compiled by ``jax.jit``, in
 float64 (``jax.enable_x64`` around every call, so the setting does not leak into the
 user's own jax code); then ``w_{t+1} = Proj_V(y)`` (Euclidean), which the next step
 reads as its parameter. For an oblivious linear adversary a whole chunk of steps runs as
@@ -52,7 +53,8 @@ def optax_class(target: str, field: str) -> type:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         raise ParameterError(field, f"cannot read the keywords of {target!r}") from None
-    cls = make_class(OptaxLearner, "optax", target, field, target, signature, ())
+    shape = [("shape", Any, dataclasses.field(default=None, compare=False))]
+    cls = make_class(OptaxLearner, "optax", target, field, target, signature, (), shape)
     cls.function = staticmethod(fn)
     return cls
 
@@ -76,9 +78,17 @@ class OptaxLearner(LibraryLearner):
         for rows, kwargs in self.row_groups(R):
             tx = self.function(**kwargs)
 
-            def one(w: Any, s: Any, g: Any, tx: Any = tx) -> tuple[Any, Any]:
+            shape = tuple(self.shape) if self.shape is not None else None
+
+            def one(w: Any, s: Any, g: Any, tx: Any = tx, shape: Any = shape) -> Any:
+                if shape is not None:  # a matrix parameter: the transform sees (m, n)
+                    w_next, s = one(w.reshape(shape), s, g.reshape(shape), tx, None)
+                    return w_next.reshape(-1), s
                 updates, s = tx.update(g, s, w)
                 return optax.apply_updates(w, updates), s
+
+            def start(w: Any, tx: Any = tx, shape: Any = shape) -> Any:
+                return tx.init(w.reshape(shape) if shape is not None else w)
 
             step = jax.vmap(one)
 
@@ -92,7 +102,7 @@ class OptaxLearner(LibraryLearner):
                 (w, s), out = jax.lax.scan(body, (w, s), G)
                 return w, s, out
 
-            programs.append((rows, jax.vmap(tx.init), jax.jit(step), jax.jit(chunk)))
+            programs.append((rows, jax.vmap(start), jax.jit(step), jax.jit(chunk)))
         cache[R] = programs
         return programs
 
