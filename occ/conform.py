@@ -181,7 +181,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.pair.exact and not self.skipped and not self.first_step == 0
+        return self.pair.exact and not self.skipped and self.first_step != 0
 
 
 def compare(pair: Pair, stream: str, T: int, R: int = 2, d: int = 8,

@@ -31,7 +31,8 @@ from occ.params import Boolean, Real, RealVector, param
 
 
 class LibraryValue:
-    """A keyword whose default is ``None`` or a string: a number, a boolean, a string or a list of numbers, passed as given."""
+    """A keyword whose default is ``None`` or a string: a number, a boolean, a string or
+    a list of numbers, passed as given."""
 
     def __init__(self, default: Any) -> None:
         self.default = default
