@@ -118,8 +118,10 @@ PAIRS: tuple[Pair, ...] = (
          "threshold 1e300 (never clips); occ's outer eps = 0",
          reason="optax decays the second moment with beta2_t = 1 - t^-0.8 (decay_rate_fn "
                 "of scale_by_factored_rms, not a keyword of optax.adafactor) and applies no "
-                "bias correction; occ's adafactor uses a constant beta with bias "
-                "correction 1/(1 - beta^t). They agree at t = 1 only.",
+                "bias correction (and computes beta2_t in float32 even in a float64 run); "
+                "occ's adafactor uses a constant beta with bias correction 1/(1 - beta^t). "
+                "Everything else maps exactly: they agree at t = 1, and at t = 2 with "
+                "beta = b/(1 - b), b = beta2_2 (tests/test_conform.py).",
          shape=(2, 4)),
 )
 
