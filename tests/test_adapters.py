@@ -6,6 +6,7 @@ errors, and lazy imports. jax, optax and torch are in the ``test`` extra."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import subprocess
@@ -236,3 +237,38 @@ def test_x64_stays_scoped_and_occ_imports_no_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 0.8},
+                                    {"kind": "box", "low": -0.5, "high": 0.5}])
+def test_the_chunked_engine_equals_the_per_step_path(domain: dict) -> None:
+    """optax declares a chunked step: a regret-only oblivious linear run goes through one
+    jitted scan per chunk (checkpoints inside chunks, a padded last chunk, a grid of two
+    row groups) and gives the per-step reference path's numbers."""
+    sc = parse_scenario({"d": 6, "T": 150, "seeds": 3, "chunk": 32, "checkpoints": 12,
+                         "domain": domain, "bounds": [],
+                         "adversary": {"kind": "linear_gaussian", "mean": 0.5},
+                         "learners": {"o": {"kind": "optax", "transform": "adam",
+                                            "learning_rate": [0.02, 0.3]}}}, "<test>", "scan")
+    chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
+    assert chunked.meta["engines"] == {"o": "chunked"}
+    assert reference.meta["engines"] == {"o": "reference"}
+    columns = [c for c in reference.metrics.columns if c != "learner"]
+    np.testing.assert_allclose(chunked.metrics[columns].to_numpy(float),
+                               reference.metrics[columns].to_numpy(float),
+                               rtol=1e-12, atol=1e-12)
+    assert (chunked.metrics.learner == reference.metrics.learner).all()
+    # with bounds asked for, the run records them on the reference path
+    assert occ.run(dataclasses.replace(sc, bounds=None)).meta["engines"] == {"o": "reference"}
+
+
+def test_the_chunked_engine_marks_a_diverging_repetition_where_the_reference_does() -> None:
+    sc = parse_scenario({"d": 3, "T": 40, "seeds": 2, "chunk": 16, "bounds": [],
+                         "domain": {"kind": "ball", "radius": 1.0},
+                         "adversary": {"kind": "linear_gaussian"},
+                         "learners": {"o": {"kind": "optax", "transform": "sgd",
+                                            "learning_rate": [0.1, 1e308]}}}, "<test>", "div")
+    chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
+    assert reference.meta["diverged"]["o[learning_rate=1e+308]"]  # both rows, mid-chunk
+    assert chunked.meta["diverged"] == reference.meta["diverged"]
+    assert chunked.meta["diverged_causes"] == reference.meta["diverged_causes"]

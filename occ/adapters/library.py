@@ -137,9 +137,11 @@ class LibraryLearner(LearnerConfig):
     def geometry(self, state: LibraryState) -> None:
         return None
 
+    chunked: ClassVar[bool] = False  # offers scan_groups (occ.engines.scan_engine)
+
     def facts(self, d: int) -> LearnerFacts:
         return self._facts(
-            geometry="none", projection_exact=False,
+            geometry="none", projection_exact=False, chunked=self.chunked,
             not_mirror_descent=(f"not applicable: {self.library} {self.target!r} runs as a "
                                 "black box and declares no geometry; occ projects each of its "
                                 "steps onto V (Euclidean)"),

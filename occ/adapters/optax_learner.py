@@ -9,8 +9,8 @@ scenario has a ``shape``) and compiled by ``jax.jit``, in
 float64 (``jax.enable_x64`` around every call, so the setting does not leak into the
 user's own jax code); then ``w_{t+1} = Proj_V(y)`` (Euclidean), which the next step
 reads as its parameter. For an oblivious linear adversary a whole chunk of steps runs as
-one ``jax.lax.scan`` (:meth:`OptaxLearner.run_chunk`, declared in the facts as
-``chunked``).
+one ``jax.lax.scan`` (:mod:`occ.engines.scan_engine`, through
+:meth:`OptaxLearner.scan_groups`; declared in the facts as ``chunked``).
 """
 
 from __future__ import annotations
@@ -64,6 +64,12 @@ class OptaxLearner(LibraryLearner):
     """An optax transformation, vmapped over repetitions (module docstring)."""
 
     function = None
+    chunked = True
+
+    def scan_groups(self, R: int) -> list[tuple[np.ndarray, Any, Any]]:
+        """Per row group: the rows, the vmapped init and the vmapped (unjitted) step
+        ``(w, s, g) -> (y, s)``, for :mod:`occ.engines.scan_engine`."""
+        return [(rows, init, step) for rows, init, step, _ in self._programs(R)]
 
     def _programs(self, R: int) -> list[tuple[np.ndarray, Any, Any, Any]]:
         """Per row group: (rows, vmapped init, jitted step, jitted chunk), cached."""
@@ -71,7 +77,6 @@ class OptaxLearner(LibraryLearner):
         if R in cache:
             return cache[R]
         import jax
-        import jax.numpy as jnp
         import optax
 
         programs = []
@@ -91,18 +96,7 @@ class OptaxLearner(LibraryLearner):
                 return tx.init(w.reshape(shape) if shape is not None else w)
 
             step = jax.vmap(one)
-
-            def chunk(w: Any, s: Any, G: Any, step: Any = step) -> Any:
-                def body(carry: Any, g: Any) -> tuple[Any, Any]:
-                    w, s = carry
-                    loss = jnp.sum(g * w, axis=-1)
-                    w_next, s = step(w, s, g)
-                    return (w_next, s), (loss, jnp.sum(g * g, axis=-1), w)
-
-                (w, s), out = jax.lax.scan(body, (w, s), G)
-                return w, s, out
-
-            programs.append((rows, jax.vmap(start), jax.jit(step), jax.jit(chunk)))
+            programs.append((rows, jax.vmap(start), step, jax.jit(step)))
         cache[R] = programs
         return programs
 
@@ -126,7 +120,7 @@ class OptaxLearner(LibraryLearner):
         y = np.empty_like(w)
         states = []
         with jax.enable_x64(True):
-            for (rows, _, step, _), s in zip(self._programs(w.shape[0]), state.groups,
+            for (rows, _, _, step), s in zip(self._programs(w.shape[0]), state.groups,
                                              strict=True):
                 w_rows, s = step(w[rows], s, G[rows])
                 y[rows] = np.asarray(w_rows)
