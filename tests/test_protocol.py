@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -18,6 +17,8 @@ import pandas as pd
 import pytest
 
 import occ
+from occ import plugins
+from occ.cli import cli
 from occ.learners import LEARNERS
 from occ.scenarios import parse_scenario
 
@@ -95,7 +96,8 @@ def test_the_example_runs_from_a_scenario_by_its_import_path(example_module: str
         assert result.meta["learners"]["hb"]["geometry"] == "none"
 
 
-def test_a_bad_object_path_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
+def test_a_bad_object_path_is_one_line_naming_file_and_field(tmp_path: Path,
+                                                             capsys) -> None:
     for path, says in (("no_such_module_xyz:Thing", "cannot import module"),
                        ("occ.learners.ogd:NoSuchClass", "has no attribute"),
                        ("occ.learners.ogd:STEPS", "is not a learner class"),
@@ -112,13 +114,14 @@ def test_a_bad_object_path_is_one_line_naming_file_and_field(tmp_path: Path) -> 
             kind = "python"
             object = "{path}"
             """))
-        out = subprocess.run([sys.executable, "-c", "from occ.cli import main; main()", "run",
-                              str(file), "--out", str(tmp_path / "r")], capture_output=True,
-                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        assert out.returncode == 2, out.stderr
-        lines = out.stderr.strip().splitlines()
-        assert len(lines) == 1 and "bad.toml" in lines[0], out.stderr
+        code = cli.main(["run", str(file), "--out", str(tmp_path / "r")],
+                        standalone_mode=False)
+        err = capsys.readouterr().err
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "bad.toml" in lines[0], err
         assert "learners.mine.object" in lines[0] and says in lines[0], lines[0]
+        assert not (tmp_path / "r").exists()
 
 
 def test_register_learner_and_a_learner_object_in_run(example_module: str) -> None:
@@ -176,9 +179,10 @@ c = 0.2
 
 
 @pytest.fixture
-def installed_plugin(tmp_path: Path) -> dict[str, str]:
+def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake installed distribution ``fakepkg`` with an ``occ.learners`` entry point, on
-    PYTHONPATH (the environment of subprocesses and of their workers)."""
+    sys.path here and on PYTHONPATH for the sweep's worker processes (local pool and Dask
+    both start theirs with this environment); its registration is undone afterwards."""
     site = tmp_path / "site"
     (site / "fakepkg").mkdir(parents=True)
     (site / "fakepkg" / "__init__.py").write_text("")
@@ -187,38 +191,36 @@ def installed_plugin(tmp_path: Path) -> dict[str, str]:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-
-
-def occ_command(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from occ.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    LEARNERS.pop("plugin_heavy_ball", None)
+    for name in [m for m in sys.modules if m.startswith("fakepkg")]:
+        del sys.modules[name]
 
 
 def test_an_installed_plugin_is_listed_and_runs_in_sweeps_on_every_executor(
-        tmp_path: Path, installed_plugin: dict[str, str]) -> None:
-    listing = occ_command(["list", "--learners"], installed_plugin, tmp_path)
-    assert listing.returncode == 0, listing.stderr
+        installed_plugin: Path, capsys) -> None:
+    assert cli.main(["list", "--learners"], standalone_mode=False) in (0, None)
+    listing = capsys.readouterr().out
     assert re.search(r"^plugin_heavy_ball\s+\(plugin\) fakepkg\.learners:HeavyBall",
-                     listing.stdout, re.M), listing.stdout
-    (tmp_path / "plugged.toml").write_text(PLUGGED)
-    (tmp_path / "plugged_sweep.toml").write_text(SWEEP)
+                     listing, re.M), listing
+    (installed_plugin / "plugged.toml").write_text(PLUGGED)
+    (installed_plugin / "plugged_sweep.toml").write_text(SWEEP)
     tables = []
     for executor in ("local", "dask"):
-        out = tmp_path / executor
-        run = occ_command(["sweep", "plugged_sweep.toml", "--executor", executor,
-                           "--workers", "1", "--out", str(out), "--quiet"],
-                          installed_plugin, tmp_path)
-        assert run.returncode == 0, run.stdout + run.stderr
+        out = installed_plugin / executor
+        code = cli.main(["sweep", "plugged_sweep.toml", "--executor", executor,
+                         "--workers", "1", "--out", str(out), "--quiet"], standalone_mode=False)
+        assert code == 0, capsys.readouterr()
         tables.append(pd.read_csv(out / "sweep.csv"))
     pd.testing.assert_frame_equal(tables[0], tables[1])
     assert set(tables[0].learner) == {"hb"} and len(set(tables[0].seed)) == 4
-    # the same numbers as the example run in this process by its import path
-    direct = occ_command(["run", "plugged.toml", "--out", str(tmp_path / "runs"),
-                          "--figure-format", "svg"], installed_plugin, tmp_path)
-    assert direct.returncode == 0, direct.stdout + direct.stderr
-    metrics = next((tmp_path / "runs").rglob("metrics.csv"))
-    single = pd.read_csv(metrics)
+    # the same numbers as the plugin's class run here, in one block
+    single = occ.run("plugged.toml").metrics
     final = tables[0][tables[0].t == 30].sort_values("seed").regret.to_numpy()
     np.testing.assert_allclose(final, single[single.t == 30].sort_values("seed").regret,
                                rtol=1e-12)
