@@ -113,7 +113,8 @@ class Scenario:
             resolved = resolve_learner(spec.kind, spec.params)
             entry = {"kind": spec.kind, **resolved.selector}
             for name, default, _allowed, _doc in describe_fields(resolved.cls):
-                entry[name] = spec.params.get(name, default)
+                value = spec.params.get(name, default)
+                entry[name] = list(value) if isinstance(value, tuple) else value
             learners[spec.label] = entry
         return {
             "name": self.name,

@@ -272,3 +272,36 @@ def test_the_chunked_engine_marks_a_diverging_repetition_where_the_reference_doe
     assert reference.meta["diverged"]["o[learning_rate=1e+308]"]  # both rows, mid-chunk
     assert chunked.meta["diverged"] == reference.meta["diverged"]
     assert chunked.meta["diverged_causes"] == reference.meta["diverged_causes"]
+
+
+def test_occ_show_writes_an_adapter_table_that_loads_back(tmp_path: Path) -> None:
+    from occ.scenario_file import scenario_toml
+    from occ.scenarios import load_scenario
+
+    file = tmp_path / "lib.toml"
+    file.write_text(textwrap.dedent("""
+        d = 4
+        T = 20
+        [domain]
+        kind = "unconstrained"
+        [adversary]
+        kind = "quadratic"
+        [learners.t]
+        kind = "torch"
+        optimizer = "Adam"
+        lr = [0.01, 0.1]
+        betas = [0.8, 0.99]
+        [learners.o]
+        kind = "optax"
+        transform = "adam"
+        learning_rate = 0.01
+        """))
+    first = load_scenario(file).resolved()
+    assert first["learners"]["t"]["betas"] == [0.8, 0.99]
+    assert first["learners"]["o"] == {"kind": "optax", "transform": "adam",
+                                      "projection": "euclidean", "learning_rate": 0.01,
+                                      "b1": 0.9, "b2": 0.999, "eps": 1e-08, "eps_root": 0.0,
+                                      "mu_dtype": None, "nesterov": False}
+    shown = tmp_path / "shown.toml"
+    shown.write_text(scenario_toml(first))
+    assert load_scenario(shown).resolved()["learners"] == first["learners"]

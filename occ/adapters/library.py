@@ -27,7 +27,7 @@ import numpy as np
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig
 from occ.learners.facts import LearnerFacts
-from occ.params import Boolean, Real, RealVector, param
+from occ.params import Boolean, Choice, Real, RealVector, param
 
 
 class LibraryValue:
@@ -91,6 +91,8 @@ class LibraryState(NamedTuple):
 class LibraryLearner(LearnerConfig):
     """A library optimizer as a learner (module docstring); subclasses made per optimizer."""
 
+    projection: str = param("euclidean", Choice(("euclidean",)),
+                            "occ projects each library step onto V in the Euclidean norm")
     library: ClassVar[str] = ""
     target: ClassVar[str] = ""  # the optimizer as the scenario names it
     selector: ClassVar[str] = ""  # the table key that names it (transform, optimizer)
