@@ -88,6 +88,9 @@ PAIRS: tuple[Pair, ...] = (
          {"eta": LR, "weight_decay": 0.1, "decoupled": False},
          "decay w <- (1 - lr lambda) w before the Adam step: occ's coupled form "
          "eta_t lambda (decoupled = false)"),
+    Pair("torch", "Adam", {"lr": LR, "weight_decay": 0.1, "decoupled_weight_decay": True},
+         "adamw", {"eta": LR, "weight_decay": 0.1, "decoupled": False},
+         "decoupled_weight_decay = true is torch's AdamW: occ's coupled decay"),
     Pair("torch", "Adam", {"lr": LR}, "adam", {"eta": LR},
          "elementwise = true: the repetitions in one tensor", options={"elementwise": True}),
     # optax (checked against optax 0.2.8's optax/_src/{alias,transform,factorized}.py)
@@ -100,6 +103,11 @@ PAIRS: tuple[Pair, ...] = (
     Pair("optax", "rmsprop", {"learning_rate": LR, "decay": 0.9, "eps": 1e-8}, "rmsprop",
          {"eta": LR, "beta2": 0.9, "eps": 1e-8, "eps_inside_sqrt": True},
          "scale_by_rms: eps inside the root (eps_in_sqrt = true), no bias correction"),
+    Pair("optax", "rmsprop", {"learning_rate": LR, "decay": 0.9, "eps": 1e-8,
+                              "eps_in_sqrt": False, "bias_correction": True}, "rmsprop",
+         {"eta": LR, "beta2": 0.9, "eps": 1e-8, "bias_correction": True},
+         "eps outside the root, v bias-corrected (occ's bias_correction; beta1 = 0 makes "
+         "its first-moment correction 1)"),
     Pair("optax", "adam", {"learning_rate": LR}, "adam", {"eta": LR},
          "bias-corrected moments, eps outside the root (eps_root = 0)"),
     Pair("optax", "adam", {"learning_rate": LR, "eps": 0.0, "eps_root": 1e-8}, "adam",
