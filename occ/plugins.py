@@ -87,6 +87,14 @@ def learner_kinds() -> list[str]:
     return [*LEARNERS, *SELECTORS]
 
 
+def check_loaded(kind: Any, field: str = "kind") -> None:
+    """Raise the load error of an installed plugin named ``kind``, if it failed."""
+    load_entry_points()
+    if isinstance(kind, str) and kind in LOAD_ERRORS and kind not in LEARNERS:
+        raise ParameterError(field, f"learner {kind!r} (an installed plugin) failed to "
+                             f"load: {LOAD_ERRORS[kind]}")
+
+
 def import_object(path: Any, field: str) -> Any:
     """``package.module:Name`` (or ``package.module.Name``) imported, or one clear error
     naming ``field``."""
@@ -140,11 +148,7 @@ def resolve_learner(kind: Any, params: dict[str, Any]) -> Resolved:
         from occ.adapters import adapter_class
 
         return Resolved(adapter_class(kind, params[key], key), rest, {key: params[key]})
-    if isinstance(kind, str) and kind not in LEARNERS:
-        load_entry_points()
-        if kind in LOAD_ERRORS:
-            raise ParameterError("kind", f"learner {kind!r} (an installed plugin) failed to "
-                                 f"load: {LOAD_ERRORS[kind]}")
+    check_loaded(kind)
     if not isinstance(kind, str) or kind not in LEARNERS:
         raise ParameterError("kind", f"must be one of {', '.join(learner_kinds())}, "
                              f"got {kind!r}")
@@ -168,5 +172,5 @@ def make(kind: str, params: dict[str, Any], **passed: Any) -> Any:
                  passed=("domain", "shape", "repetitions"))
 
 
-__all__ = ["LOAD_ERRORS", "Resolved", "learner_class", "learner_kinds", "load_entry_points",
-           "make", "register_learner", "resolve_learner"]
+__all__ = ["LOAD_ERRORS", "Resolved", "check_loaded", "learner_class", "learner_kinds",
+           "load_entry_points", "make", "register_learner", "resolve_learner"]

@@ -48,7 +48,7 @@ from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.limits import MAX_COUNT, MAX_T, physical_memory
 from occ.named import list_scenarios, scenario_directories
 from occ.params import Integer, check_dimension, check_name, describe_fields
-from occ.plugins import learner_kinds, resolve_learner
+from occ.plugins import check_loaded, learner_kinds, resolve_learner
 from occ.textfiles import read_text
 
 TOP_LEVEL = (
@@ -269,6 +269,8 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     specs = []
     for label, table in learner_tables.items():
         check_name(label, f"learners.{label}" if len(label) < 40 else "learners")
+        check_loaded(table.get("kind") if isinstance(table, dict) else None,
+                     f"learners.{label}.kind")
         kind, params = _kind(table, f"learners.{label}", learner_kinds())
         if "domain" in params:
             raise ParameterError(

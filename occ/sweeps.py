@@ -51,7 +51,7 @@ from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
 from occ.limits import MAX_COUNT, MAX_T, Estimate, estimate
 from occ.named import packaged
 from occ.params import Real, check_name
-from occ.plugins import learner_class, learner_kinds
+from occ.plugins import check_loaded, learner_class, learner_kinds
 from occ.results import atomic_write, clean_stale
 from occ.scenarios import LearnerSpec, Scenario, load_scenario, parse_scenario
 from occ.textfiles import read_text
@@ -327,6 +327,7 @@ def _learner_specs(sc: Scenario, tables: dict[str, Any] | None) -> list[LearnerS
         if not isinstance(table, dict) or "kind" not in table:
             raise ParameterError(f"learners.{label}", "must be a table with a kind")
         params = {k: v for k, v in table.items() if k != "kind"}
+        check_loaded(table["kind"], f"learners.{label}.kind")
         kinds = learner_kinds()
         if not isinstance(table["kind"], str) or table["kind"] not in kinds:
             raise ParameterError(f"learners.{label}.kind",

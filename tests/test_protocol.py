@@ -156,7 +156,8 @@ def test_a_list_for_a_hyperparameter_that_takes_one_number_names_the_field(
                          "beta": [0.0, 0.5]}})
 
 
-ENTRY_POINTS = "[occ.learners]\nplugin_heavy_ball = fakepkg.learners:HeavyBall\n"
+ENTRY_POINTS = ("[occ.learners]\nplugin_heavy_ball = fakepkg.learners:HeavyBall\n"
+                "plugin_broken = fakepkg.missing:Nothing\n")
 SWEEP = """
 name = "plugged"
 scenarios = ["plugged.toml"]
@@ -198,6 +199,7 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
     LEARNERS.pop("plugin_heavy_ball", None)
+    plugins.LOAD_ERRORS.pop("plugin_broken", None)
     for name in [m for m in sys.modules if m.startswith("fakepkg")]:
         del sys.modules[name]
 
@@ -208,6 +210,11 @@ def test_an_installed_plugin_is_listed_and_runs_in_sweeps_on_every_executor(
     listing = capsys.readouterr().out
     assert re.search(r"^plugin_heavy_ball\s+\(plugin\) fakepkg\.learners:HeavyBall",
                      listing, re.M), listing
+    assert re.search(r"^plugin_broken\s+\(plugin failed to load\) fakepkg\.missing:Nothing: "
+                     "ModuleNotFoundError", listing, re.M), listing
+    with pytest.raises(occ.errors.ParameterError, match=r"learners\.x\.kind: learner "
+                       "'plugin_broken' \\(an installed plugin\\) failed to load"):
+        scenario({"x": {"kind": "plugin_broken"}})
     (installed_plugin / "plugged.toml").write_text(PLUGGED)
     (installed_plugin / "plugged_sweep.toml").write_text(SWEEP)
     tables = []
