@@ -305,3 +305,13 @@ def test_occ_show_writes_an_adapter_table_that_loads_back(tmp_path: Path) -> Non
     shown = tmp_path / "shown.toml"
     shown.write_text(scenario_toml(first))
     assert load_scenario(shown).resolved()["learners"] == first["learners"]
+
+
+def test_a_missing_library_is_one_line_naming_the_extra(monkeypatch) -> None:
+    from occ import adapters
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    monkeypatch.setattr(adapters, "_CLASSES", {})
+    with pytest.raises(ParameterError, match=r"learners\.t\.optimizer: kind 'torch' needs "
+                       r"torch: pip install 'occ\[torch\]'"):
+        scenario({"t": {"kind": "torch", "optimizer": "Adam"}})

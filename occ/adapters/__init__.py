@@ -23,11 +23,15 @@ def adapter_class(kind: str, target: Any, field: str) -> type:
         raise ParameterError(field, f"must be the name of a {kind} optimizer, got {target!r}")
     key = (kind, target)
     if key not in _CLASSES:
+        if kind == "optax":
+            from occ.adapters.optax_learner import optax_class as make
+        else:
+            from occ.adapters.torch_learner import torch_class as make
         try:
-            if kind == "optax":
-                from occ.adapters.optax_learner import optax_class as make
-            else:
-                from occ.adapters.torch_learner import torch_class as make
+            import importlib
+
+            for module in ("jax", "optax") if kind == "optax" else ("torch",):
+                importlib.import_module(module)
         except ImportError as exc:
             raise ParameterError(field, f"kind {kind!r} needs {kind}: pip install "
                                  f"'{EXTRAS[kind]}' ({exc})") from None
