@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/throughput_ogd.py
 	$(BIN)/python benchmarks/adagrad_full_cost.py
 	$(BIN)/python benchmarks/sweep_throughput.py
+	$(BIN)/python benchmarks/optax_adapter.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check occ tests benchmarks

@@ -18,10 +18,17 @@ from typing import Any
 from occ.version import __version__
 
 _EXPORTS = {"run": "occ.api", "LEARNERS": "occ.learners", "make_learner": "occ.learners",
-            "list_scenarios": "occ.named", "load_scenario": "occ.scenarios"}
+            "list_scenarios": "occ.named", "load_scenario": "occ.scenarios",
+            "register_learner": "occ.plugins", "Learner": "occ.learners.base",
+            "LearnerFacts": "occ.learners.facts", "BoundParameters": "occ.learners.facts",
+            "param": "occ.params", "Real": "occ.params", "Boolean": "occ.params",
+            "Choice": "occ.params", "Integer": "occ.params"}
+"""The public names; the learner protocol (``Learner``, ``LearnerFacts``, ``param``,
+``register_learner``) is described in docs/own-learner.md."""
 
-__all__ = ["LEARNERS", "__version__", "list_scenarios", "load_scenario", "make_learner", "run",
-           "search"]
+__all__ = ["LEARNERS", "BoundParameters", "Boolean", "Choice", "Integer", "Learner",
+           "LearnerFacts", "Real", "__version__", "list_scenarios", "load_scenario",
+           "make_learner", "param", "register_learner", "run", "search"]
 
 
 def __getattr__(name: str) -> Any:

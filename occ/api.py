@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from occ.backend import get_namespace
-from occ.batches import DEFAULT_CHUNK, expand_learner
+from occ.batches import DEFAULT_CHUNK, LearnerBatch, expand_learner
 from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
 from occ.harness import log_checkpoints, simulate
 from occ.limits import check as check_size
@@ -72,11 +73,14 @@ def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
 
 def simulate_scenario(sc: Scenario, repetitions: np.ndarray, xp: Any, *,
                       chunk: int | None = None, progress: Callable[[int], None] | None = None,
-                      keep_trajectories: bool = False, engine: str = "auto") -> list[Any]:
+                      keep_trajectories: bool = False, engine: str = "auto",
+                      batches: list[LearnerBatch] | None = None) -> list[Any]:
     """The harness's outcomes (one per learner) of scenario ``sc`` for ``repetitions``:
-    what :func:`run` tabulates, and what worst-case search scores directly."""
-    batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions, sc.shape)
-               for s in sc.learners]
+    what :func:`run` tabulates, and what worst-case search scores directly. ``batches``:
+    learner batches to run instead of the scenario's own (learner objects)."""
+    if batches is None:
+        batches = [expand_learner(s.label, s.kind, s.params, sc.domain, repetitions,
+                                  sc.shape) for s in sc.learners]
     # a diverged repetition's numbers may overflow: it is marked diverged, not warned about
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return simulate(
@@ -88,6 +92,54 @@ def simulate_scenario(sc: Scenario, repetitions: np.ndarray, xp: Any, *,
             bound_names=list(sc.bounds) if sc.bounds is not None else None,
             engine=engine, start=sc.start_point(),
         )
+
+
+def _learner_objects(learners: Any, sc: Scenario) -> dict[str, Any] | None:
+    """``learners`` as label -> learner on the scenario's domain (None: the file's)."""
+    if learners is None:
+        return None
+    from occ.errors import ParameterError
+    from occ.params import check_name
+
+    items = (list(learners.items()) if isinstance(learners, dict)
+             else [(getattr(obj, "name", None), obj) for obj in learners])
+    if not items:
+        raise ParameterError("learners", "give at least one learner")
+    out: dict[str, Any] = {}
+    for label, learner in items:
+        check_name(label, "learners")
+        if label in out:
+            raise ParameterError(f"learners.{label}", "two learners have this label")
+        for method in ("init", "update", "geometry", "facts"):
+            if not callable(getattr(learner, method, None)):
+                raise ParameterError(f"learners.{label}", f"{type(learner).__name__} defines "
+                                     f"no {method}() (the protocol: docs/own-learner.md)")
+        if isinstance(learner, type):
+            raise ParameterError(f"learners.{label}", "give a learner object "
+                                 f"({learner.__name__}(...)), not its class")
+        if dataclasses.is_dataclass(learner) and hasattr(learner, "domain"):
+            changes: dict[str, Any] = {"domain": sc.domain}
+            if getattr(learner, "matrix", False) and sc.shape is not None:
+                changes["shape"] = tuple(sc.shape)
+            try:
+                learner = dataclasses.replace(learner, **changes)
+            except ParameterError as exc:
+                raise exc.located(sc.path or sc.name, f"learners.{label}") from None
+        out[label] = learner
+    return out
+
+
+def _object_entry(learner: Any) -> dict[str, Any]:
+    """A learner object's table for meta.json: its class and hyperparameters."""
+    from occ.params import describe_fields
+
+    cls = type(learner)
+    entry: dict[str, Any] = {"kind": "python", "object": f"{cls.__module__}:{cls.__qualname__}"}
+    if dataclasses.is_dataclass(learner):
+        for name, _default, _allowed, _doc in describe_fields(cls):
+            value = getattr(learner, name)
+            entry[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    return entry
 
 
 def run(
@@ -105,8 +157,13 @@ def run(
     keep_trajectories: bool = False,
     repetitions: np.ndarray | list[int] | None = None,
     engine: str = "auto",
+    learners: Any = None,
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
+
+    ``learners``: learner objects to run instead of the scenario's own (a mapping
+    label -> learner, or a list, labelled by each learner's ``name``); each is rebuilt on
+    the scenario's domain, so its hyperparameters are validated as a file's would be.
 
     ``T``, ``seeds`` and ``seed`` override the file's values. ``repetitions`` runs only those
     repetition indices (a block of a larger run: repetition k gives the same numbers
@@ -129,10 +186,18 @@ def run(
     repetitions = (np.arange(sc.seeds) if repetitions is None
                    else np.asarray(repetitions, dtype=np.int64))
     xp = get_namespace(backend)
+    objects = _learner_objects(learners, sc)
+    batches = None
+    if objects is not None:
+        sc = dataclasses.replace(sc, learners=())
+        batches = [LearnerBatch(label, learner,
+                                np.array([label] * len(repetitions), dtype=object),
+                                repetitions.copy(), 1) for label, learner in objects.items()]
     checkpoints = log_checkpoints(sc.T, sc.checkpoints)
     started = time.perf_counter()
     outcomes = simulate_scenario(sc, repetitions, xp, chunk=chunk, progress=progress,
-                                 keep_trajectories=keep_trajectories, engine=engine)
+                                 keep_trajectories=keep_trajectories, engine=engine,
+                                 batches=batches)
     wall = time.perf_counter() - started
     names = list(sc.bounds) if sc.bounds is not None else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -147,8 +212,12 @@ def run(
         bounds = costs_void_bounds(bounds, sc.adversary.cost)
     if sc.bounds == ():  # `bounds = []`: regret only, no bound ingredients recorded
         facts = facts.iloc[0:0]
+    resolved = sc.resolved()
+    if objects is not None:
+        resolved["learners"] = {label: _object_entry(learner)
+                                for label, learner in objects.items()}
     meta: dict[str, Any] = {
-        "scenario": sc.resolved(),
+        "scenario": resolved,
         "T": sc.T, "seeds": sc.seeds, "seed": sc.seed, "backend": backend,
         "checkpoints": checkpoints.tolist(),
         "learners": {o.batch.label: _declaration(o, sc) for o in outcomes},

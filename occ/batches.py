@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from occ.errors import ParameterError
-from occ.learners import LEARNERS, make_learner
 from occ.params import Real
+from occ.plugins import learner_class, make
 
 DEFAULT_CHUNK = 4096
 """Steps per chunk unless a scenario asks otherwise; :data:`CHUNK_BUDGET_FLOATS` caps it
@@ -47,7 +47,7 @@ class LearnerBatch:
 def grid_parameters(kind: str, params: dict[str, Any]) -> list[str]:
     """The hyperparameters given as a list where the learner takes one number per row:
     those form a grid (a list for a vector-valued field such as ``c`` or ``A`` does not)."""
-    cls = LEARNERS.get(kind)
+    cls = learner_class(kind, params)
     fields = {f.name: f.metadata.get("constraint") for f in dataclasses.fields(cls)} if cls else {}
     return [k for k, v in params.items() if isinstance(v, list | tuple)
             and isinstance(fields.get(k), Real) and fields[k].per_row]
@@ -71,15 +71,19 @@ def expand_learner(
     fixed = {k: v for k, v in params.items() if k not in grid_keys}
     for k, values in zip(grid_keys, zip(*combos, strict=True), strict=True):
         fixed[k] = np.repeat(np.asarray(values, dtype=float), S)
-    cls = LEARNERS.get(kind)
-    if cls is not None and cls.matrix:
+    cls = learner_class(kind, params)
+    if cls is not None and getattr(cls, "matrix", False):
         if shape is None:
             raise ParameterError("kind", f"learner {kind!r} works on matrices: give the "
                                  "scenario's shape = [m, n]")
         fixed["shape"] = tuple(shape)
+    elif cls is not None and shape is not None and "shape" in {f.name for f in
+                                                                dataclasses.fields(cls)}:
+        fixed["shape"] = tuple(shape)  # a learner that takes a matrix shape where given
     if cls is not None and "repetitions" in {f.name for f in dataclasses.fields(cls)}:
         fixed["repetitions"] = tuple(np.tile(seeds, len(combos)).tolist())
-    learner = make_learner(kind, domain=domain, **fixed)
+    passed = {k: fixed.pop(k) for k in ("shape", "repetitions") if k in fixed}
+    learner = make(kind, fixed, domain=domain, **passed)
     names = [
         label if not grid_keys else
         f"{label}[{','.join(f'{k}={v:g}' for k, v in zip(grid_keys, combo, strict=True))}]"

@@ -64,14 +64,38 @@ def cli() -> None:
 
 
 @cli.command("list")
-def list_command() -> None:
-    """Every named scenario with a one-line description."""
+@click.option("--learners", "learners", is_flag=True,
+              help="List the learner kinds instead: occ's, registered ones, installed plugins.")
+def list_command(learners: bool) -> None:
+    """Every named scenario with a one-line description (or, --learners, every learner)."""
     from occ.named import list_scenarios
 
+    if learners:
+        _list_learners()
+        return
     scenarios = list_scenarios()
     width = max((len(n) for n in scenarios), default=0)
     for name, description in scenarios.items():
         click.echo(f"{name:<{width}}  {description}")
+
+
+def _list_learners() -> None:
+    """One line per learner kind: its name, class and where it comes from."""
+    from occ.learners import LEARNERS
+    from occ.plugins import LOAD_ERRORS, SELECTORS, learner_kinds
+
+    kinds = learner_kinds()
+    width = max(len(k) for k in kinds)
+    for kind in kinds:
+        if kind in SELECTORS:
+            click.echo(f"{kind:<{width}}  (way in) {SELECTORS[kind]} = ... names the object")
+            continue
+        cls = LEARNERS[kind]
+        origin = "occ" if cls.__module__.startswith("occ.") else "plugin"
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        click.echo(f"{kind:<{width}}  ({origin}) {cls.__module__}:{cls.__qualname__}  {doc}")
+    for name, error in LOAD_ERRORS.items():
+        click.echo(f"{name:<{width}}  (plugin failed to load) {error}")
 
 
 @cli.command("show")
@@ -453,6 +477,33 @@ def sweep_command(sweep_file: Path, executor: str, scheduler: str | None, worker
     click.echo(f"computed {report['computed']} cells; {final['done']} of {final['cells']} "
                f"done; table: {out / 'sweep.csv'}")
     raise click.exceptions.Exit(1 if final["done"] < final["cells"] else 0)
+
+
+@cli.command("conform")
+@click.option("--library", "libraries", multiple=True, type=click.Choice(["optax", "torch"]),
+              help="Only this library's pairs (repeatable; default: both).")
+@click.option("--T", "T", type=click.IntRange(1, 100_000), default=300, show_default=True,
+              help="Steps per gradient stream.")
+@click.option("--tolerance", type=click.FloatRange(0, 1), default=1e-9, show_default=True,
+              help="Largest relative deviation of the iterates an exact pair may show.")
+@click.option("--list", "show_list", is_flag=True, help="Print the convention table only.")
+def conform_command(libraries: tuple[str, ...], T: int, tolerance: float,
+                    show_list: bool) -> None:
+    """Hold optax and torch.optim optimizers against occ's reference learners.
+
+    Exit 1 when a pair declared exact deviates beyond the tolerance.
+    """
+    from occ import conform
+
+    if show_list:
+        click.echo(conform.conventions())
+        return
+    outcomes = conform.conform(libraries or ("optax", "torch"), T, tolerance)
+    click.echo(conform.table(outcomes, tolerance))
+    failed = [o for o in outcomes if o.failed]
+    click.echo(f"{len(failed)} of {len(outcomes)} pair runs deviate beyond {tolerance:g}"
+               if failed else f"OK: every exact pair within {tolerance:g} over T = {T}")
+    raise click.exceptions.Exit(1 if failed else 0)
 
 
 @cli.command("plot")

@@ -27,7 +27,7 @@ import numpy as np
 from occ.backend import to_device, to_host
 from occ.batches import DEFAULT_CHUNK, LearnerBatch, chunk_length, tile_rows
 from occ.bounds import recording_for
-from occ.engines import numba_engine
+from occ.engines import numba_engine, scan_engine
 from occ.errors import ParameterError
 from occ.learners.facts import LearnerFacts
 from occ.recorder import Recorder
@@ -330,6 +330,13 @@ def simulate(
         if fast:
             return numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
                                              to_host(w1(b)), facts, recording, T, errors)
+        if engine == "auto" and facts.chunked:  # a learner's own traceable step, scanned
+            chunked, why = scan_engine.supported(b.learner, facts, adversary, domain, family,
+                                                 recording, xp, keep_trajectories)
+            if chunked:
+                return scan_engine.ScanStepper(b, domain, checkpoints, to_host(U), values,
+                                               to_host(w1(b)), T)
+            reason = f"{reason}; {why}"
         stepper = LearnerStepper(b, adversary, family, w1(b), xp)
         stepper.engine_reason = reason
         stepper.recorder = Recorder(checkpoints, U, values, w1(b), facts, xp, recording,

@@ -47,10 +47,10 @@ from occ.batches import DEFAULT_CHUNK, expand_learner
 from occ.bounds import BOUNDS
 from occ.domains import DOMAINS, make_domain
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
-from occ.learners import LEARNERS
 from occ.limits import MAX_COUNT, MAX_T, physical_memory
 from occ.named import list_scenarios, scenario_directories
 from occ.params import Integer, RealVector, check_dimension, check_name, describe_fields
+from occ.plugins import check_loaded, learner_kinds, resolve_learner
 from occ.textfiles import read_text
 
 TOP_LEVEL = (
@@ -121,10 +121,11 @@ class Scenario:
 
         learners = {}
         for spec in self.learners:
-            cls = LEARNERS[spec.kind]
-            entry = {"kind": spec.kind}
-            for name, default, _allowed, _doc in describe_fields(cls):
-                entry[name] = spec.params.get(name, default)
+            resolved = resolve_learner(spec.kind, spec.params)
+            entry = {"kind": spec.kind, **resolved.selector}
+            for name, default, _allowed, _doc in describe_fields(resolved.cls):
+                value = spec.params.get(name, default)
+                entry[name] = list(value) if isinstance(value, tuple) else value
             learners[spec.label] = entry
         return {
             "name": self.name,
@@ -286,7 +287,9 @@ def _parse(data: dict[str, Any], path: str, default_name: str) -> Scenario:
     specs = []
     for label, table in learner_tables.items():
         check_name(label, f"learners.{label}" if len(label) < 40 else "learners")
-        kind, params = _kind(table, f"learners.{label}", LEARNERS)
+        check_loaded(table.get("kind") if isinstance(table, dict) else None,
+                     f"learners.{label}.kind")
+        kind, params = _kind(table, f"learners.{label}", learner_kinds())
         if "domain" in params:
             raise ParameterError(
                 f"learners.{label}.domain",

@@ -48,10 +48,10 @@ import numpy as np
 import pandas as pd
 
 from occ.errors import OccError, ParameterError, ScenarioError, UnknownNameError
-from occ.learners import LEARNERS
 from occ.limits import MAX_COUNT, MAX_T, Estimate, estimate
 from occ.named import packaged
 from occ.params import Real, check_name
+from occ.plugins import check_loaded, learner_class, learner_kinds
 from occ.results import atomic_write, clean_stale
 from occ.scenarios import LearnerSpec, Scenario, load_scenario, parse_scenario
 from occ.textfiles import read_text
@@ -119,8 +119,8 @@ def _grid_values(value: Any, where: str) -> Any:
     return value
 
 
-def _batchable(kind: str, name: str) -> bool:
-    cls = LEARNERS.get(kind)
+def _batchable(kind: str, name: str, params: dict[str, Any]) -> bool:
+    cls = learner_class(kind, params)
     if cls is None:
         return False
     for f in dataclasses.fields(cls):
@@ -130,11 +130,11 @@ def _batchable(kind: str, name: str) -> bool:
     return False
 
 
-def _takes_a_list(kind: str, name: str) -> bool:
+def _takes_a_list(kind: str, name: str, params: dict[str, Any]) -> bool:
     """Fields whose value is itself a list (a per-coordinate c, a matrix A)."""
     from occ.params import Preconditioner, RealVector
 
-    cls = LEARNERS.get(kind)
+    cls = learner_class(kind, params)
     for f in dataclasses.fields(cls) if cls else ():
         if f.name == name:
             return isinstance(f.metadata.get("constraint"), RealVector | Preconditioner)
@@ -236,11 +236,11 @@ def _build(data: dict[str, Any], path: Path) -> Sweep:
             fixed, batch, split = {}, {}, {}
             for key, value in spec.params.items():
                 value = _grid_values(value, f"learners.{spec.label}.{key}")
-                if isinstance(value, list) and not _takes_a_list(spec.kind, key):
+                if isinstance(value, list) and not _takes_a_list(spec.kind, key, spec.params):
                     if not value:
                         raise ParameterError(f"learners.{spec.label}.{key}",
                                              "a list of values must not be empty")
-                    (batch if _batchable(spec.kind, key) else split)[key] = value
+                    (batch if _batchable(spec.kind, key, spec.params) else split)[key] = value
                     swept.setdefault(spec.label, []).append(key)
                 else:
                     fixed[key] = value
@@ -327,9 +327,11 @@ def _learner_specs(sc: Scenario, tables: dict[str, Any] | None) -> list[LearnerS
         if not isinstance(table, dict) or "kind" not in table:
             raise ParameterError(f"learners.{label}", "must be a table with a kind")
         params = {k: v for k, v in table.items() if k != "kind"}
-        if not isinstance(table["kind"], str) or table["kind"] not in LEARNERS:
+        check_loaded(table["kind"], f"learners.{label}.kind")
+        kinds = learner_kinds()
+        if not isinstance(table["kind"], str) or table["kind"] not in kinds:
             raise ParameterError(f"learners.{label}.kind",
-                                 f"must be one of {', '.join(LEARNERS)}, got {table['kind']!r}")
+                                 f"must be one of {', '.join(kinds)}, got {table['kind']!r}")
         specs.append(LearnerSpec(label, table["kind"], params))
     return specs
 

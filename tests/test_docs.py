@@ -39,6 +39,6 @@ def test_every_table_row_renders_in_its_table(page: Path) -> None:
 def test_the_docs_exist_and_the_readme_links_them() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in ("theory.md", "results-format.md", "tutorial-scenario.md", "tutorial-run.md",
-                 "search.md"):
+                 "search.md", "own-learner.md"):
         assert (ROOT / "docs" / name).is_file(), name
         assert f"docs/{name}" in readme, name

@@ -163,6 +163,10 @@ class LearnerConfig:
         return self
 
 
+Learner = LearnerConfig
+"""The public name of the learner protocol (``occ.Learner``, docs/own-learner.md)."""
+
+
 def matrix_view(x: Any, shape: tuple[int, int] | None, xp: ModuleType) -> tuple[Any, bool]:
     """``(X, was_matrix)``: a batch of matrices (R, m, n) from (R, m, n) or from row-major
     vec(W) of shape (R, m n) with the learner's ``shape``."""

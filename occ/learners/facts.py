@@ -24,6 +24,9 @@ A learner returns its facts from ``facts(d)`` for a run in dimension d. The fiel
   measured assumptions. The generic bounds of the family ((8), (10), (18), and (19),
   (20) for a constant preconditioner) need no claim.
 * ``parameters``: the constants those bounds read (step size, distance parameter, ...).
+* ``chunked``: the learner offers ``scan_groups(R)``, per row group a traceable (jax)
+  init and step, so that :mod:`occ.engines.scan_engine` runs a whole chunk of an
+  oblivious regret-only run as one scan (the optax adapter);
 * ``kernel``: a compiled step exists for this exact class (``kernel_step`` declared on
   the class itself, not inherited: a subclass that changes ``update`` runs on the
   reference path unless it declares its own).
@@ -96,6 +99,8 @@ class LearnerFacts:
     parameter: Parameter = "vector"
     hyperparameters: tuple[Hyperparameter, ...] = ()
     parameters: BoundParameters = field(default_factory=BoundParameters)
+    note: str = ""  # what occ does around the learner's own step (an adapter's projection)
+    chunked: bool = False  # offers scan_groups(R): a traceable step for occ.engines.scan_engine
 
     @property
     def mirror_descent(self) -> bool:
