@@ -284,6 +284,10 @@ class ReferenceLearner:
 
     def step(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(w~_{t+1}, P_t)``: the unprojected step and the projection geometry."""
+        from reference_modern import STEPS, modern_step
+
+        if self.learner.name in STEPS:  # issue 18's optimizers (tests/reference_modern.py)
+            return modern_step(self, w, g)
         if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
             return self._adam(w, g)
         if self.learner.name == "eg":
