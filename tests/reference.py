@@ -534,7 +534,7 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         etas.append(1.0 / P[0, 0] if learner.name == "ogd" and P[0, 0] > 0 else math.inf)
     return {"w": np.array(iterates), "g": np.array(grads), "loss": np.array(losses),
             "params": np.array(params_all), "eta": np.array(etas), "family": family,
-            "P": np.array(precisions)}
+            "P": np.array(precisions), "reference": reference}
 
 
 def reference_linear_comparator(domain: Any, G: np.ndarray) -> np.ndarray:

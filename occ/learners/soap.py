@@ -26,8 +26,9 @@ and forth around each refresh; that is the same number as the original-space M a
 No ``normalize_grads``, ``merge_dims`` or ``max_precond_dim`` (every factor is kept).
 Projection: Euclidean (Frobenius), after the decay.
 
-On a 1 x 1 matrix the basis is +-1 and SOAP is Adam (bias-corrected, eps outside the
-root) one round behind: the first gradient only starts L and R. Not mirror descent: each
+On a 1 x 1 matrix the basis is +-1 and SOAP is Adam one round behind (the first gradient
+only starts L and R), in Kingma and Ba's efficient form: occ's ``adam`` at eps = 0 (for
+eps > 0 it is ``adam`` with eps/sqrt(1 - beta2^k)). Not mirror descent: each
 bound row says why. State: M, V (2 m n floats), L, R, Q_L, Q_R (2 (m^2 + n^2)).
 """
 
