@@ -1,5 +1,7 @@
 """ADOPT (Taniguchi et al. 2024, "ADOPT: Modified Adam Can Converge with Any beta2 with the
-Optimal Rate", NeurIPS 2024; Algorithm 1, and Algorithm 2's clipping, its final form).
+Optimal Rate", NeurIPS 2024, arXiv 2411.02853: Algorithm 1, with the clipped momentum update
+of the revised paper and of the authors' code github.com/iShohei220/adopt, whose default
+``clip_lambda = step**0.25`` they recommend over the unclipped Algorithm 1).
 
 ADOPT normalizes the gradient by the *previous* second moment, then takes momentum of the
 normalized gradient (Adam's order reversed), so the divisor is independent of g_t::
@@ -7,12 +9,13 @@ normalized gradient (Adam's order reversed), so the divisor is independent of g_
     round 1:  v_1 = g_1^2                   (the paper's v_0 = g_0^2; w does not move)
     round t >= 2, with k = t - 1 (the paper's step index):
       n_t = g_t / max(sqrt(v_{t-1}), eps)    (eps outside the root, as a floor)
-      n_t = clip(n_t, -k^(1/4), k^(1/4))     (clipping = true: Algorithm 2, c_k = k^(1/4))
+      n_t = clip(n_t, -k^(1/4), k^(1/4))     (clipping = true; false: Algorithm 1 as printed)
       m_t = beta1 m_{t-1} + (1 - beta1) n_t  (m_1 = 0)
       w_{t+1} = Proj(w_t - eta_t m_t),       eta_t = eta s_t (the schedule, at round t)
       v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
 
-No bias correction (none in the paper). A coordinate whose floor is 0 (eps = 0, no
+No bias correction (none in the paper), no weight decay (the authors' optional
+``weight_decay``/``decouple`` are not here). A coordinate whose floor is 0 (eps = 0, no
 gradient yet) takes n = 0. This is the order and the clip of the authors' code and of
 ``optax.contrib.adopt`` (``use_clipping=True``, ``clip_value_fn = x**0.25`` of the step
 count k, ``nesterov=False``): same ``b1, b2, eps``, ``learning_rate = eta``.
