@@ -125,3 +125,25 @@ def test_average_regret_falls_is_checked_both_ways() -> None:
         "reddi-cycle", {"average_regret_falls": ["amsgrad", "adam"]}, result)}
     assert rows["amsgrad"]["verdict"] == "ok" and rows["amsgrad"]["worst_ratio"] < 1
     assert rows["adam"]["verdict"] == "FAILED" and rows["adam"]["worst_ratio"] > 1
+
+
+def test_adam_mini_refuses_a_partition_of_the_wrong_length() -> None:
+    from occ.errors import ParameterError
+
+    learner = make_learner("adam_mini", blocks=[0.0, 1.0, 1.0])
+    with pytest.raises(ParameterError, match="blocks: must have d = 4 labels"):
+        learner.init(np.zeros((1, 4)))
+    sc = {"learners": {"x": {"kind": "adam_mini", "blocks": [0.0, 1.0, 1.0]}}}
+    with pytest.raises(ParameterError, match="blocks"):
+        make_scenario(**sc)
+
+
+def test_the_panel_figure_draws_every_run(tmp_path) -> None:
+    from occ.plots import plot_average_regret_panels
+
+    sc = make_scenario(learners={"sf": {"kind": "schedule_free_adamw", "eta": 0.1},
+                                 "lion": {"kind": "lion", "eta": 0.01}}, T=20)
+    result = occ.run(sc)
+    path = tmp_path / "panels.png"
+    plot_average_regret_panels({"a": result, "b": result}, path)
+    assert path.stat().st_size > 10_000

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from occ.backend import to_device
+from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
 from occ.learners.facts import BoundParameters, LearnerFacts
 from occ.params import Integer, Real, RealVector, param
@@ -79,7 +80,11 @@ class AdamMini(LearnerConfig):
     def block_index(self, d: int) -> np.ndarray:
         """(d,) the block of each coordinate, numbered 0, 1, ... in order of appearance."""
         if self.blocks is not None:
-            labels = np.broadcast_to(np.asarray(self.blocks, dtype=float), (d,))
+            labels = np.asarray(self.blocks, dtype=float).reshape(-1)
+            if labels.size not in (1, d):
+                raise ParameterError("blocks", f"must have d = {d} labels (or be one "
+                                     f"number), got {labels.size}")
+            labels = np.broadcast_to(labels, (d,))
             _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
             order = np.argsort(np.argsort(first))  # number blocks by first appearance
             return order[inverse]
