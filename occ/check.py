@@ -68,6 +68,7 @@ def check_table(names: Iterable[str] | None = None, backend: str = "numpy",
 
 ORDERS = {"regret_order": "regret", "mean_iterate_order": "mean_iterate_0"}
 LEVELS = ("average_regret_limit", "average_regret_above", "average_regret_below")
+FALLS = ("average_regret_falls",)
 Z_CHECKS = ("expected_regret_z", "online_to_batch_z")
 
 
@@ -115,6 +116,28 @@ def _z_rows(scenario: str, expect: dict, result: RunResult) -> list[dict]:
     return rows
 
 
+def _falling_rows(scenario: str, expect: dict, result: RunResult) -> list[dict]:
+    """``average_regret_falls``: the mean over seeds of R_t/t at the last checkpoint is
+    below its value at the first checkpoint t >= T/10 (``worst_ratio``: the ratio of the
+    two, which must be < 1)."""
+    rows = []
+    metrics = result.metrics
+    T = metrics["t"].max()
+    for name in expect.get("average_regret_falls", []):
+        for learner in expand_members(result, name, "average_regret_falls"):
+            group = metrics[metrics["learner"] == learner]
+            average = (group["regret"] / group["t"]).groupby(group["t"]).mean()
+            early = average[average.index >= T / 10].iloc[0]
+            ratio = float(average.loc[T] / early) if early != 0 else np.nan
+            ok = bool(average.loc[T] < early)
+            rows.append({"scenario": scenario, "learner": f"{learner} (R_T/T < R_t/t, "
+                         f"t = {int(average[average.index >= T / 10].index[0])})",
+                         "bound": "average_regret_falls", "worst_ratio": ratio, "checked": 1,
+                         "violations": int(not ok), "diverged_seeds": 0,
+                         "verdict": "ok" if ok else "FAILED"})
+    return rows
+
+
 def expand_members(result: RunResult, item: str, key: str) -> list[str]:
     """The learners an ``[expect]`` entry names: a label (``adam``, or a grid member as it
     is labelled, ``adam[eta=0.03]``), a grid's base label meaning every member, and for
@@ -150,6 +173,7 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
                              "violations": int(not ok), "diverged_seeds": 0,
                              "verdict": "ok" if ok else "FAILED"})
     rows += _z_rows(scenario, expect, result)
+    rows += _falling_rows(scenario, expect, result)
     for key in ("regret_order", "mean_iterate_order", "bound_order"):
         items = expect.get(key, [])
         pairs = [(a, b) for first, second in zip(items, items[1:], strict=False)
@@ -169,7 +193,7 @@ def expectation_rows(scenario: str, expect: dict, result: RunResult) -> list[dic
 def baseline_rows(table: pd.DataFrame, tolerance: float = BASELINE_TOLERANCE) -> pd.DataFrame:
     """The quantities a baseline pins: final mean regret and worst ratio per bound."""
     kept = table[table["worst_ratio"].notna() & ~table["bound"].isin(
-        ["regret_order", "bound_order", *ORDERS, *LEVELS, *Z_CHECKS])]
+        ["regret_order", "bound_order", *ORDERS, *LEVELS, *Z_CHECKS, *FALLS])]
     return pd.DataFrame({
         "scenario": kept["scenario"], "learner": kept["learner"],
         "quantity": np.where(kept["bound"] == "final_regret_mean", "final_regret_mean",

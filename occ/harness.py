@@ -144,11 +144,14 @@ class LearnerStepper:
         recorder = self.recorder
         constant = recorder is not None and recorder.recording.constant_preconditioner
         magnitudes = recorder is not None and not recorder.regret_only
+        shadow = getattr(learner, "shadow", None)  # a second sequence the learner reports
         for i in range(data.shape[0]):
             t = t0 + i
             w = self.state.w
             params = self.adversary.respond(device[i, ...], w, t, xp)
             g = family.gradient(params, w, xp)
+            if recorder is not None and shadow is not None:
+                recorder.observe_shadow(family.value(params, shadow(self.state), xp))
             w_next, self.state = learner.update(self.state, g, xp)
             if self.track is not None:
                 self.track.add(t, params, g)

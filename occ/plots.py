@@ -375,6 +375,31 @@ def plot_memory(result: Any, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_average_regret_panels(results: dict[str, Any], path: Path) -> None:
+    """R_t/t (mean over seeds) against t, one panel per run (e.g. the three
+    modern-on-reddi instances), one line per learner; a learner's ``shadow_regret`` (a
+    second sequence it reports) dashed in the same colour."""
+    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2),
+                             squeeze=False)
+    for ax, (title, result) in zip(axes[0], results.items(), strict=True):
+        metrics = result.metrics
+        for i, (learner, group) in enumerate(metrics.groupby("learner", sort=False)):
+            mean = group.groupby("t")[["regret", "shadow_regret"]].mean()
+            t = mean.index.to_numpy(dtype=float)
+            ax.plot(t, mean["regret"] / t, color=learner_color(i), lw=1.4, label=learner)
+            if mean["shadow_regret"].notna().any():
+                ax.plot(t, mean["shadow_regret"] / t, color=learner_color(i), lw=1.1,
+                        ls="--", label=f"{learner} (shadow)")
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_xlabel("t")
+        ax.set_ylabel("R_t / t")
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    _legend_outside(axes[0][-1])
+    _save(fig, path)
+
+
 def _plot_wealth(result: Any, path: Path, title: str) -> None:
     from occ.portfolio_plots import plot_wealth
 

@@ -67,6 +67,7 @@ class Recorder:
         self.cum_loss, self.S, self.L, self.fact21_scalar = z(R), z(R), z(R), z(R)
         self.loss_magnitude, self.norm_max = z(R), z(R)
         self.iterate_sum = z(R, d)  # sum_{s<=t} w_s: the averaged iterate of online-to-batch
+        self.shadow_loss = None  # sum_{s<=t} l_s(x_s) of a learner's reported second sequence
         self.D2 = z(R, K)
         self.w1 = w1
         self.D1 = xp.linalg.vector_norm(w1[:, None, :] - comparators, axis=-1)
@@ -127,6 +128,11 @@ class Recorder:
             newly = bad & (self.diverged_at == 0)
             self.diverged_at[newly] = t
             self.diverged_cause[newly] = cause
+
+    def observe_shadow(self, loss: Any) -> None:
+        """The loss ``l_t(x_t)`` of the second sequence a learner reports (``shadow``: the
+        averaged x of schedule-free AdamW), recorded before :meth:`observe` of step t."""
+        self.shadow_loss = loss if self.shadow_loss is None else self.shadow_loss + loss
 
     def observe(self, t: int, w: Any, loss: Any, g: Any, w_next: Any, precision: Any,
                 preconditioner: Any = None, inverse_eta: Any = None,
@@ -291,6 +297,8 @@ class Recorder:
         values = {"cumulative_loss": self.cum_loss, "S": self.S, "L": self.L,
                   "fact21_scalar": self.fact21_scalar, "iterate_0": w[:, 0],
                   "iterate_sum": self.iterate_sum}
+        if self.shadow_loss is not None:
+            values["shadow_cumulative_loss"] = self.shadow_loss
         if not self.regret_only:
             values |= {"loss_magnitude": self.loss_magnitude, "norm_max": self.norm_max}
         if self.mirror_descent:
@@ -376,6 +384,7 @@ class Recorder:
             L_inf=snap.get("L_inf"), eta=snap.get("eta"),
             eta_nonincreasing=snap.get("eta_nonincreasing"),
             max_rank=snap.get("max_rank"), eq42_ratio=snap.get("eq42_ratio"),
+            shadow_cumulative_loss=snap.get("shadow_cumulative_loss"),
             **magnitudes,
         )
 

@@ -42,7 +42,7 @@ from occ.intervals import mean_interval, regret_exponent
 
 METRIC_COLUMNS = ["learner", "seed", "t", "cumulative_loss", "comparator_loss", "regret",
                   "diverged", "iterate_0", "mean_iterate_0", "eq10_first_term", "gradient_term",
-                  "monotone_min", "monotone_slack"]
+                  "monotone_min", "monotone_slack", "shadow_regret"]
 
 
 @dataclass
@@ -101,6 +101,8 @@ def metrics_frame(statistics: Any, row_labels: np.ndarray, row_seeds: np.ndarray
         "gradient_term": (statistics.gradient_term if md else nan).ravel(),
         "monotone_min": (statistics.gamma_min if md else nan).ravel(),
         "monotone_slack": (statistics.monotone_slack if md else nan).ravel(),
+        "shadow_regret": (nan if statistics.shadow_cumulative_loss is None else
+                          statistics.shadow_cumulative_loss - statistics.comparator_loss).ravel(),
     })[METRIC_COLUMNS]
 
 

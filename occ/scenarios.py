@@ -385,6 +385,7 @@ EXPECT_KEYS = (
     "bound_order",
     *EXPECT_LEVELS,
     "limit_tolerance",
+    "average_regret_falls",
     "expected_regret_z",
     "online_to_batch_z",
 )
@@ -412,7 +413,8 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
     """``[expect]``: ``regret_order`` / ``mean_iterate_order`` list learner labels (final
     regret, or mean of the first coordinate of w_1..w_T, increasing); ``bound_order``
     lists ``label:bound``; ``average_regret_limit`` / ``_above`` / ``_below`` map labels to
-    a level of R_T/T (the limit within ``limit_tolerance``, relative)."""
+    a level of R_T/T (the limit within ``limit_tolerance``, relative);
+    ``average_regret_falls`` lists labels whose mean R_t/t must fall from t ~ T/10 to T."""
     if not isinstance(expect, dict) or set(expect) - set(EXPECT_KEYS):
         raise ParameterError("expect", f"allowed keys: {', '.join(EXPECT_KEYS)}")
     for key in EXPECT_LEVELS:
@@ -432,8 +434,14 @@ def _check_expect(expect: Any, labels: set[str]) -> None:
         if key in expect and (not _number(expect[key]) or expect[key] <= 0):
             raise ParameterError(f"expect.{key}", "must be a finite number > 0 (standard "
                                  f"errors), got {expect[key]!r}"[:200])
+    falls = expect.get("average_regret_falls")
+    if falls is not None and (not isinstance(falls, list) or not falls
+                              or not all(isinstance(x, str) and x in labels for x in falls)):
+        raise ParameterError("expect.average_regret_falls", "must list learner labels from "
+                             f"{', '.join(sorted(labels))}, got {falls!r}"[:200])
     for key, value in expect.items():
-        if key in (*EXPECT_LEVELS, "limit_tolerance", "expected_regret_z", "online_to_batch_z"):
+        if key in (*EXPECT_LEVELS, "limit_tolerance", "expected_regret_z", "online_to_batch_z",
+                   "average_regret_falls"):
             continue
         if not isinstance(value, list) or len(value) < 2:
             raise ParameterError(f"expect.{key}", "must list at least two entries")

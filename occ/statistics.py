@@ -83,6 +83,8 @@ class Statistics:
     # matrix parameters
     max_rank: np.ndarray | None = None  # max_t rank(G_t)
     eq42_ratio: np.ndarray | None = None  # lambda_max(B^-1/2 (O + r eps I)^1/2 B^-1/2)
+    # a second sequence the learner reports (schedule-free: the average x_t; see ``shadow``)
+    shadow_cumulative_loss: np.ndarray | None = None  # sum_{s<=t} l_s(x_s)
     # the loss family's declaration: l_t is alpha-exp-concave (ONS, universal portfolio)
     exp_concavity: float | None = None
     loss: str | None = None  # the loss family's name (log_wealth: the portfolio game)

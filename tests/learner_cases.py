@@ -87,4 +87,37 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1, "rank": 1},
         {"eta": 0.1, "rank": 2, "seed": 3},
     ],
+    "adopt": [
+        {"eta": 0.05},
+        {"eta": 0.1, "beta1": 0.0, "beta2": 0.1, "eps": 0.0, "schedule": "inverse_sqrt"},
+        {"eta": 0.05, "clipping": False, "beta2": 0.5, "eps": 1e-3},
+    ],
+    "lion": [
+        {"eta": 0.01},
+        {"eta": 0.02, "beta1": 0.5, "beta2": 0.9, "weight_decay": 0.3,
+         "schedule": {"kind": "warmup_cosine", "warmup": 5, "final": 0.1}},
+    ],
+    "adam_mini": [
+        {"eta": 0.05},
+        {"eta": 0.05, "block_size": 2, "weight_decay": 0.1},
+        {"eta": 0.1, "blocks": [0.0, 1.0, 0.0, 2.0], "beta1": 0.0, "eps": 1e-3},
+        {"eta": 0.05, "block_size": 1, "schedule": "inverse_sqrt"},
+    ],
+    "schedule_free_adamw": [
+        {"eta": 0.05},
+        {"eta": 0.05, "beta1": 0.5, "weight_decay": 0.1,
+         "schedule": {"kind": "warmup_linear", "warmup": 5, "final": 1.0}},
+        {"eta": 0.1, "weight_bias_corrected": False, "eps": 1e-3},
+    ],
+    "muon": [
+        {"eta": 0.05},
+        {"eta": 0.05, "nesterov": False, "lr_scale": "moonlight", "weight_decay": 0.1},
+        {"eta": 0.05, "bias_correction": True, "lr_scale": "none", "eps": 1e-8,
+         "schedule": "inverse_sqrt"},
+    ],
+    "soap": [
+        {"eta": 0.05},
+        {"eta": 0.05, "precondition_frequency": 3, "shampoo_beta": 0.9, "weight_decay": 0.1},
+        {"eta": 0.05, "precondition_frequency": 1, "correct_bias": False, "beta1": 0.5},
+    ],
 }

@@ -284,6 +284,10 @@ class ReferenceLearner:
 
     def step(self, w: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(w~_{t+1}, P_t)``: the unprojected step and the projection geometry."""
+        from reference_modern import STEPS, modern_step
+
+        if self.learner.name in STEPS:  # issue 18's optimizers (tests/reference_modern.py)
+            return modern_step(self, w, g)
         if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
             return self._adam(w, g)
         if self.learner.name == "eg":
@@ -530,7 +534,7 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
         etas.append(1.0 / P[0, 0] if learner.name == "ogd" and P[0, 0] > 0 else math.inf)
     return {"w": np.array(iterates), "g": np.array(grads), "loss": np.array(losses),
             "params": np.array(params_all), "eta": np.array(etas), "family": family,
-            "P": np.array(precisions)}
+            "P": np.array(precisions), "reference": reference}
 
 
 def reference_linear_comparator(domain: Any, G: np.ndarray) -> np.ndarray:

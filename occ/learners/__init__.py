@@ -13,13 +13,19 @@ from occ.errors import UnknownNameError
 from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
+from occ.learners.adam_mini import AdamMini
 from occ.learners.adam_nmf import AdamNMF
+from occ.learners.adopt import Adopt
 from occ.learners.baselines import BuyAndHold, UniformCRP
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
+from occ.learners.lion import Lion
+from occ.learners.muon import Muon
 from occ.learners.ogd import OGD
 from occ.learners.ons import ONS
+from occ.learners.schedule_free import ScheduleFree
 from occ.learners.shampoo import Shampoo
+from occ.learners.soap import Soap
 from occ.learners.universal import UniversalPortfolio
 from occ.params import build
 
@@ -27,7 +33,8 @@ LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
                 RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
-                UniversalPortfolio, UniformCRP, BuyAndHold)
+                UniversalPortfolio, UniformCRP, BuyAndHold,
+                Adopt, Lion, AdamMini, ScheduleFree, Muon, Soap)
 }
 
 

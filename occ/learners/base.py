@@ -7,6 +7,9 @@ A learner is a frozen dataclass (its hyperparameters, checked by :mod:`occ.param
 * ``geometry(state)``: the precision ``P_t = A_t / eta_t`` of the step just taken
   (:mod:`occ.regularizers`), or ``None`` where the learner is not of mirror-descent form;
 * ``facts(d)``: its typed declaration, :class:`occ.learners.facts.LearnerFacts`.
+* optionally ``shadow(state)``: a second sequence the learner reports beside the point it
+  plays (schedule-free AdamW's average x_t, while it plays y_t = ``state.w``); the harness
+  records its loss before each update and the metrics carry its regret (``shadow_regret``).
 
 A learner with a compiled step declares ``kernel_step`` (a
 :class:`~occ.learners.facts.KernelStep`) on its own class and ``step_arguments(d)``; its
