@@ -13,12 +13,18 @@ from occ.errors import UnknownNameError
 from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
+from occ.learners.adahedge import AdaHedge
 from occ.learners.adam_nmf import AdamNMF
 from occ.learners.baselines import BuyAndHold, UniformCRP
+from occ.learners.cocob import COCOB
+from occ.learners.dog import DoG
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
+from occ.learners.ftrl import FTRL
+from occ.learners.kt import KT
 from occ.learners.ogd import OGD
 from occ.learners.ons import ONS
+from occ.learners.optimistic import OptimisticOGD
 from occ.learners.shampoo import Shampoo
 from occ.learners.universal import UniversalPortfolio
 from occ.params import build
@@ -27,7 +33,9 @@ LEARNERS: dict[str, type] = {
     cls.name: cls
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
                 RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
-                UniversalPortfolio, UniformCRP, BuyAndHold)
+                UniversalPortfolio, UniformCRP, BuyAndHold,
+                # issue 17: parameter-free and classical online learners
+                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG)
 }
 
 
