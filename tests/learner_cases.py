@@ -87,4 +87,27 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1, "rank": 1},
         {"eta": 0.1, "rank": 2, "seed": 3},
     ],
+    # issue 17: parameter-free and classical online learners
+    "kt": [
+        {},
+        {"form": "hilbert", "eps": 0.5, "G": 3.0},
+        {"form": "coordinate", "eps": 2.0, "G": 4.0},
+    ],
+    "ftrl": [
+        {"eta": 0.2},
+        {"step": "sqrt", "c": 0.7},
+    ],
+    "optimistic": [
+        {"eta": 0.1},
+        {"eta": 0.4},
+    ],
+    "adahedge": [{}],
+    "cocob": [
+        {},
+        {"alpha": 10.0, "eps": 1e-3},
+    ],
+    "dog": [
+        {},
+        {"init_step": "distance", "r_eps": 0.1, "eps": 1e-6},
+    ],
 }

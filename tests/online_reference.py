@@ -1,0 +1,168 @@
+"""Independent per-repetition references for the issue-17 learners (KT, FTRL, optimistic
+OGD, AdaHedge, COCOB, DoG), written from their papers' update rules with plain Python
+loops over coordinates; they call none of occ's learner code. Each is a small object with
+``step(w, g) -> w_next`` (the played point of the next round, projected)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from reference import euclidean_projection
+
+
+def _norm(v: list[float] | np.ndarray) -> float:
+    return math.sqrt(math.fsum(x * x for x in v))
+
+
+class KTReference:
+    """Orabona and Pal (2016): bettors with wealth eps, KT fraction sum c / t; the
+    Cutkosky-Orabona (2018) reductions (magnitude x direction; constraint set)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.L, self.d, self.domain, self.t = learner, d, domain, 0
+        self.centre = np.asarray(domain.initial_point(d), dtype=float)
+        self.x = [0.0] * d
+        self.eps, self.G = float(learner.eps), float(learner.G)
+        self.wealth = [self.eps] * d if learner.form == "coordinate" else self.eps
+        self.coins = [0.0] * d
+        self.coin = 0.0  # the magnitude's coin sum (reduction)
+        self.y = [0.0] * d
+        self.squares = 0.0
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.t += 1
+        t, d = self.t, self.d
+        h = [gi / self.G for gi in g]
+        if self.domain.name != "unconstrained":  # g~ = (g + ||g|| n)/2, n the outer normal
+            out = [self.centre[i] + self.x[i] - w[i] for i in range(d)]
+            gap, size = _norm(out), _norm(h)
+            h = [(h[i] + (size * out[i] / gap if gap > 0 else 0.0)) / 2 for i in range(d)]
+        c = [-v for v in h]
+        if self.L.form == "coordinate":
+            for i in range(d):
+                self.wealth[i] += c[i] * self.x[i]
+                self.coins[i] += c[i]
+            self.x = [self.coins[i] / (t + 1) * self.wealth[i] for i in range(d)]
+        elif self.L.form == "hilbert":
+            self.wealth += math.fsum(c[i] * self.x[i] for i in range(d))
+            self.coins = [self.coins[i] + c[i] for i in range(d)]
+            self.x = [self.coins[i] / (t + 1) * self.wealth for i in range(d)]
+        else:
+            z = self.coin / t * self.wealth  # the bet z_t on this round's coin
+            s = math.fsum(c[i] * self.y[i] for i in range(d))
+            self.wealth += s * z
+            self.coin += s
+            self.squares += math.fsum(v * v for v in c)
+            eta = math.sqrt(2.0) / math.sqrt(self.squares) if self.squares > 0 else 0.0
+            y = [self.y[i] + eta * c[i] for i in range(d)]
+            n = _norm(y)
+            self.y = [v / n for v in y] if n > 1 else y
+            z = self.coin / (t + 1) * self.wealth
+            self.x = [z * v for v in self.y]
+        return euclidean_projection(self.domain, self.centre + np.array(self.x))
+
+
+class FTRLReference:
+    """Dual averaging: w_{t+1} = Proj(w_1 - a_{t+1} sum_{s<=t} g_s)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.L, self.domain, self.t = learner, domain, 0
+        self.centre = np.asarray(domain.initial_point(d), dtype=float)
+        self.columns = [[] for _ in range(d)]
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.t += 1
+        for i, gi in enumerate(g):
+            self.columns[i].append(float(gi))
+        a = float(self.L.eta) if self.L.step == "constant" else float(self.L.c) / math.sqrt(
+            self.t + 1)
+        y = [self.centre[i] - a * math.fsum(col) for i, col in enumerate(self.columns)]
+        return euclidean_projection(self.domain, np.array(y))
+
+
+class OptimisticReference:
+    """v_{t+1} = Proj(v_t - eta g_t), w_{t+1} = Proj(v_{t+1} - eta g_t)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.eta, self.domain = float(learner.eta), domain
+        self.v = np.asarray(domain.initial_point(d), dtype=float)
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.v = euclidean_projection(self.domain, np.array(
+            [vi - self.eta * gi for vi, gi in zip(self.v, g, strict=True)]))
+        return euclidean_projection(self.domain, np.array(
+            [vi - self.eta * gi for vi, gi in zip(self.v, g, strict=True)]))
+
+
+class AdaHedgeReference:
+    """The paper's Figure 1 (Matlab) line by line, one repetition."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.K, self.L, self.Delta = d, [0.0] * d, 0.0
+
+    def _mix(self, eta: float, L: list[float]) -> tuple[list[float], float]:
+        mn = min(L)
+        w = [1.0 if v == mn else 0.0 for v in L] if eta == math.inf else [
+            math.exp(-eta * (v - mn)) for v in L]
+        s = math.fsum(w)
+        M = mn if eta == math.inf else mn - math.log(s / self.K) / eta
+        return [v / s for v in w], M
+
+    def _eta(self) -> float:
+        return math.log(self.K) / self.Delta if self.Delta > 0 else math.inf
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        eta = self._eta()
+        weights, before = self._mix(eta, self.L)
+        h = math.fsum(a * b for a, b in zip(weights, g, strict=True))
+        self.L = [a + float(b) for a, b in zip(self.L, g, strict=True)]
+        _, after = self._mix(eta, self.L)
+        self.Delta += max(0.0, h - (after - before))
+        return np.array(self._mix(self._eta(), self.L)[0])
+
+
+class COCOBReference:
+    """Orabona and Tommasi (2017), Algorithm 2, coordinate by coordinate."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.alpha, self.domain = float(learner.alpha), domain
+        self.w1 = np.asarray(domain.initial_point(d), dtype=float)
+        self.Lmax, self.G = [float(learner.eps)] * d, [0.0] * d
+        self.theta, self.reward = [0.0] * d, [0.0] * d
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        y = []
+        for i, gi in enumerate(g):
+            self.Lmax[i] = max(self.Lmax[i], abs(gi))
+            self.G[i] += abs(gi)
+            self.reward[i] = max(self.reward[i] - gi * (w[i] - self.w1[i]), 0.0)
+            self.theta[i] -= gi
+            L = self.Lmax[i]
+            y.append(self.w1[i] + self.theta[i] / (L * max(self.G[i] + L, self.alpha * L))
+                     * (L + self.reward[i]))
+        return euclidean_projection(self.domain, np.array(y))
+
+
+class DoGReference:
+    """Ivgi et al. (2023), eq. (1): eta_t = rbar_t / sqrt(sum ||g||^2 + eps)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.L, self.domain = learner, domain
+        self.w1 = np.asarray(domain.initial_point(d), dtype=float)
+        r = float(learner.r_eps)
+        self.rbar = r * (1 + _norm(self.w1)) if learner.init_step == "heuristic" else r
+        self.squares = 0.0
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.rbar = max(self.rbar, _norm([a - b for a, b in zip(w, self.w1, strict=True)]))
+        self.squares += math.fsum(v * v for v in g)
+        eta = self.rbar / math.sqrt(self.squares + float(self.L.eps))
+        return euclidean_projection(self.domain, np.array(
+            [a - eta * b for a, b in zip(w, g, strict=True)]))
+
+
+ONLINE_REFERENCES = {"kt": KTReference, "ftrl": FTRLReference,
+                     "optimistic": OptimisticReference, "adahedge": AdaHedgeReference,
+                     "cocob": COCOBReference, "dog": DoGReference}
