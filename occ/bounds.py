@@ -241,7 +241,7 @@ def _portfolio_game(stats: Statistics, facts: Facts) -> list[Mask]:
 def _coins_bounded(stats: Statistics, facts: Facts) -> list[Mask]:
     """A bettor's coins ``g_t/G`` lie in the unit ball (``||g_t||_2 <= G``)."""
     G = _column(facts.parameters.G_bound)
-    return [(stats.L <= G * (1 + gamma(1)),
+    return [(G * (1 + gamma(1)) >= stats.L,
              "needs ||g_t||_2 <= G (the bettor's coins g_t/G in the unit ball)")]
 
 

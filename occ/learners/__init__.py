@@ -12,8 +12,8 @@ from typing import Any
 from occ.errors import UnknownNameError
 from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
-from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
 from occ.learners.adahedge import AdaHedge
+from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
 from occ.learners.adam_nmf import AdamNMF
 from occ.learners.baselines import BuyAndHold, UniformCRP
 from occ.learners.cocob import COCOB

@@ -48,7 +48,7 @@ def mix(eta: Any, L: Any, xp: ModuleType) -> tuple[Any, Any]:
     low = xp.min(L, axis=-1, keepdims=True)
     infinite = ~xp.isfinite(eta)
     finite_eta = xp.where(infinite, 1.0, eta)[:, None]
-    leaders = xp.astype(L == low, xp.float64)
+    leaders = xp.astype(low == L, xp.float64)
     weights = xp.where(infinite[:, None], leaders, xp.exp(-finite_eta * (L - low)))
     total = xp.sum(weights, axis=-1)
     M = low[:, 0] - xp.where(infinite, 0.0, xp.log(total / K) / finite_eta[:, 0])
