@@ -191,3 +191,92 @@ def test_the_issue_17_learners_on_a_ball_stay_feasible() -> None:
     for name in ("kt", "ftrl", "optimistic", "cocob", "dog"):
         w = _play(make_learner(name, domain=ball), g, np.zeros((2, 3)))
         assert np.all(np.linalg.norm(w, axis=-1) <= 0.5 * (1 + 1e-12)), name
+
+
+# --------------------------------------------------------------- bound values, by hand
+def _expected_bounds(name: str, case: dict, game: dict, u: np.ndarray, tau: int,
+                     constrained: bool) -> dict[str, float]:
+    """Each issue-17 bound at checkpoint tau from the reference game's gradients, written
+    from the formulas (docs/theory.md) with plain sums."""
+    g, w1 = game["g"][:tau], game["w"][0]
+    D1 = math.sqrt(math.fsum((u - w1) ** 2))
+    S = math.fsum((g**2).ravel())
+    L = max(math.sqrt(math.fsum(v**2)) for v in g)
+    c = 2.0 if constrained else 1.0
+    if name == "kt":
+        eps, G, form = case.get("eps", 1.0), case.get("G", 1.0), case.get("form", "reduction")
+        if L > G:
+            return {}
+        one = lambda a: eps + a * math.sqrt(tau * math.log(1 + 24 * tau**2 * a**2 / eps**2))  # noqa: E731
+        if form == "coordinate":
+            return {"kt_coordinate": c * G * math.fsum(one(abs(ui - vi)) for ui, vi in
+                                                       zip(u, w1, strict=True))}
+        value = G * one(D1) + (2 * math.sqrt(2) * D1 * math.sqrt(S) if form == "reduction"
+                               else 0.0)
+        return {f"kt_{form}": c * value}
+    if name == "ftrl":
+        if case.get("step", "constant") == "constant":
+            eta = case["eta"]
+            return {"ftrl": D1**2 / (2 * eta) + eta / 2 * S}
+        cc = case["c"]
+        return {"ftrl_sqrt": (D1**2 / (2 * cc) + cc * L**2) * math.sqrt(tau)}
+    if name == "optimistic":
+        eta = case["eta"]
+        previous = np.vstack([np.zeros_like(g[:1]), g[:-1]])
+        variation = math.fsum(((g - previous) ** 2).ravel())
+        return {"optimistic": D1**2 / (2 * eta) + eta / 2 * variation}
+    raise AssertionError(name)
+
+
+BOUND_CASES = [("kt", {}), ("kt", {"form": "hilbert", "G": 3.0, "eps": 0.5}),
+               ("kt", {"form": "coordinate", "G": 4.0, "eps": 2.0}),
+               ("ftrl", {"eta": 0.2}), ("ftrl", {"step": "sqrt", "c": 0.7}),
+               ("optimistic", {"eta": 0.3})]
+
+
+@pytest.mark.parametrize(("name", "case"), BOUND_CASES)
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.5, "centre": 0.2},
+                                    {"kind": "box", "low": -1.0, "high": 0.5}], ids=["ball", "box"])
+def test_bound_values_match_the_formulas(name: str, case: dict, domain: dict) -> None:
+    from reference import reference_game, reference_linear_comparator
+
+    sc = make_scenario(domain=domain, adversary={"kind": "linear_gaussian", "mean": 0.3,
+                                                 "scale_max": 0.5, "scale_min": 0.2},
+                       learners={"x": {"kind": name, **case}}, T=60, seeds=2, checkpoints=5)
+    result = occ.run(sc)
+    learner = make_learner(name, domain=sc.domain, **case)
+    checked = 0
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        for tau in result.meta["checkpoints"]:
+            u = reference_linear_comparator(sc.domain, game["g"][:tau].sum(axis=0))
+            expected = _expected_bounds(name, case, game, u, tau, constrained=True)
+            rows = result.bounds.query("seed == @k and t == @tau and applicable")
+            assert set(rows["bound"]) == set(expected), (tau, set(rows["bound"]))
+            for bound, value in zip(rows["bound"], rows["value"], strict=True):
+                assert value == pytest.approx(expected[bound], rel=1e-9), bound
+                checked += 1
+    assert checked > 0
+
+
+def test_adahedge_bound_value_matches_the_formula() -> None:
+    from reference import reference_game
+
+    sc = make_scenario(d=5, T=80, seeds=2, checkpoints=5, domain={"kind": "simplex"},
+                       adversary={"kind": "experts_random", "gap": 0.2},
+                       learners={"a": {"kind": "adahedge"}})
+    result = occ.run(sc)
+    learner = make_learner("adahedge", domain=sc.domain)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        for tau in result.meta["checkpoints"]:
+            g = game["g"][:tau]
+            low, high = math.fsum(g.min(axis=1)), math.fsum(g.max(axis=1))
+            best = min(math.fsum(g[:, i]) for i in range(sc.d))
+            S = float((g.max(axis=1) - g.min(axis=1)).max())
+            middle = (best - low) * (high - best) / (high - low) if high > low else 0.0
+            expected = 2 * math.sqrt(S * middle * math.log(5)) + S * (16 / 3 * math.log(5) + 2)
+            row = result.bounds.query("seed == @k and t == @tau and bound == 'adahedge'")
+            assert row["value"].item() == pytest.approx(expected, rel=1e-9)
+            assert row["regret"].item() == pytest.approx(
+                math.fsum(game["loss"][:tau]) - best, rel=1e-9, abs=1e-12)
