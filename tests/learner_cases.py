@@ -110,4 +110,8 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {},
         {"init_step": "distance", "r_eps": 0.1, "eps": 1e-6},
     ],
+    "dowg": [
+        {},
+        {"r0_sq": 0.01, "eps": 1e-6},
+    ],
 }

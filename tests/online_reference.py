@@ -1,5 +1,5 @@
 """Independent per-repetition references for the issue-17 learners (KT, FTRL, optimistic
-OGD, AdaHedge, COCOB, DoG), written from their papers' update rules with plain Python
+OGD, AdaHedge, COCOB, DoG, DoWG), written from their papers' update rules with plain Python
 loops over coordinates; they call none of occ's learner code. Each is a small object with
 ``step(w, g) -> w_next`` (the played point of the next round, projected)."""
 
@@ -163,6 +163,24 @@ class DoGReference:
             [a - eta * b for a, b in zip(w, g, strict=True)]))
 
 
+class DoWGReference:
+    """Khaled et al. (2023), Algorithm 1: eta_t = rbar_t^2 / (sqrt(v_t) + eps)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.L, self.domain = learner, domain
+        self.w1 = np.asarray(domain.initial_point(d), dtype=float)
+        self.rbar_sq, self.v = float(learner.r0_sq), 0.0
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        self.rbar_sq = max(self.rbar_sq, math.fsum((a - b) ** 2 for a, b in
+                                                   zip(w, self.w1, strict=True)))
+        self.v += self.rbar_sq * math.fsum(v * v for v in g)
+        eta = self.rbar_sq / (math.sqrt(self.v) + float(self.L.eps))
+        return euclidean_projection(self.domain, np.array(
+            [a - eta * b for a, b in zip(w, g, strict=True)]))
+
+
 ONLINE_REFERENCES = {"kt": KTReference, "ftrl": FTRLReference,
                      "optimistic": OptimisticReference, "adahedge": AdaHedgeReference,
-                     "cocob": COCOBReference, "dog": DoGReference}
+                     "cocob": COCOBReference, "dog": DoGReference,
+                     "dowg": DoWGReference}

@@ -18,6 +18,7 @@ from occ.learners.adam_nmf import AdamNMF
 from occ.learners.baselines import BuyAndHold, UniformCRP
 from occ.learners.cocob import COCOB
 from occ.learners.dog import DoG
+from occ.learners.dowg import DoWG
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
 from occ.learners.ftrl import FTRL
@@ -35,7 +36,7 @@ LEARNERS: dict[str, type] = {
                 RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
                 UniversalPortfolio, UniformCRP, BuyAndHold,
                 # issue 17: parameter-free and classical online learners
-                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG)
+                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG, DoWG)
 }
 
 
