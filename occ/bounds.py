@@ -278,6 +278,12 @@ def _adahedge(stats: Statistics, facts: Facts) -> np.ndarray:
     return 2 * np.sqrt(S * middle * log_k) + S * (16.0 / 3.0 * log_k + 2.0)
 
 
+def _linear_experts(stats: Statistics, facts: Facts) -> list[Mask]:
+    """Theorem 8's L* is the best expert's loss: the comparator of linear losses."""
+    return [(_all(stats) & (stats.loss == "linear"),
+             f"needs linear losses (the experts' losses g_t), got {stats.loss or 'unknown'}")]
+
+
 VARIATION = Recording(gradient_variation=True)
 RANGES = Recording(loss_ranges=True)
 
@@ -442,7 +448,7 @@ _register(
           + _column(f.parameters.eta) / 2 * s.gradient_variation, VARIATION),
     Bound("adahedge", "2 sqrt(S (L* - L^-)(L^+ - L*)/(L^+ - L^-) ln K) + S (16/3 ln K + 2)  "
           "(AdaHedge; de Rooij et al. 2014 Thm 8)",
-          _claimed("adahedge"), lambda s, f: [], _adahedge, RANGES),
+          _claimed("adahedge"), _linear_experts, _adahedge, RANGES),
     # Cover's universal portfolio, uniform prior (Cover & Ordentlich 1996)
     Bound("up_cover", "(d - 1) log(T + 1)  (the exact uniform-prior mixture of CRPs)",
           _claimed("up_cover"), _portfolio_game,

@@ -261,6 +261,20 @@ def test_bound_values_match_the_formulas(name: str, case: dict, domain: dict) ->
     assert checked > 0
 
 
+def test_adahedge_bound_needs_linear_losses() -> None:
+    """On a portfolio (log-wealth losses) the comparator is the best CRP, not the best
+    expert of Theorem 8: not applicable, with the reason."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent.parent / "scenarios" / "data"
+    sc = make_scenario(d=2, T=40, seeds=1, domain={"kind": "simplex"},
+                       adversary={"kind": "portfolio", "path": str(data / "cover-two-assets.csv")},
+                       learners={"a": {"kind": "adahedge"}})
+    rows = occ.run(sc).bounds.query("bound == 'adahedge'")
+    assert len(rows) and not rows.applicable.any()
+    assert rows.note.str.contains("needs linear losses").all()
+
+
 def test_adahedge_bound_value_matches_the_formula() -> None:
     from reference import reference_game
 
