@@ -100,6 +100,7 @@ LEARNER_CASES: dict[str, list[dict]] = {
     "optimistic": [
         {"eta": 0.1},
         {"eta": 0.4},
+        {"form": "ftrl", "eta": 0.2},
     ],
     "adahedge": [{}],
     "cocob": [

@@ -83,13 +83,21 @@ class FTRLReference:
 
 
 class OptimisticReference:
-    """v_{t+1} = Proj(v_t - eta g_t), w_{t+1} = Proj(v_{t+1} - eta g_t)."""
+    """OMD: v_{t+1} = Proj(v_t - eta g_t), w_{t+1} = Proj(v_{t+1} - eta g_t); FTRL:
+    w_{t+1} = Proj(w_1 - eta (sum_{s<=t} g_s + g_t))."""
 
     def __init__(self, learner: Any, d: int, domain: Any) -> None:
-        self.eta, self.domain = float(learner.eta), domain
+        self.eta, self.domain, self.form = float(learner.eta), domain, learner.form
         self.v = np.asarray(domain.initial_point(d), dtype=float)
+        self.w1, self.columns = self.v.copy(), [[] for _ in range(d)]
 
     def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        if self.form == "ftrl":
+            for i, gi in enumerate(g):
+                self.columns[i].append(float(gi))
+            return euclidean_projection(self.domain, np.array(
+                [self.w1[i] - self.eta * (math.fsum(col) + g[i])
+                 for i, col in enumerate(self.columns)]))
         self.v = euclidean_projection(self.domain, np.array(
             [vi - self.eta * gi for vi, gi in zip(self.v, g, strict=True)]))
         return euclidean_projection(self.domain, np.array(

@@ -191,7 +191,9 @@ def _online_learners(d: int) -> dict[str, dict]:
             for form in ("reduction", "hilbert", "coordinate")} | {
         "ftrl": {"kind": "ftrl", "eta": float(10 ** side.uniform(-3, 0))},
         "ftrl_sqrt": {"kind": "ftrl", "step": "sqrt", "c": float(10 ** side.uniform(-2, 1))},
-        "optimistic": {"kind": "optimistic", "eta": float(10 ** side.uniform(-3, 0))}}
+        "optimistic": {"kind": "optimistic", "eta": float(10 ** side.uniform(-3, 0))},
+        "optimistic_ftrl": {"kind": "optimistic", "form": "ftrl",
+                            "eta": float(10 ** side.uniform(-3, 0))}}
 
 
 def _random_simplex_scenario(rng: np.random.Generator):

@@ -116,9 +116,10 @@ def test_optimism_bound_holds_on_drift_and_adversarial_sequences() -> None:
                       {"kind": "linear_adaptive"}):
         sc = make_scenario(d=3, T=300, seeds=2, domain={"kind": "ball", "radius": 1.0},
                            adversary=adversary,
-                           learners={"o": {"kind": "optimistic", "eta": 0.3}})
+                           learners={"o": {"kind": "optimistic", "eta": 0.3},
+                                     "f": {"kind": "optimistic", "form": "ftrl", "eta": 0.3}})
         rows = occ.run(sc).bounds.query("bound == 'optimistic'")
-        assert rows.applicable.all() and not rows.violated.any(), adversary
+        assert len(rows) and rows.applicable.all() and not rows.violated.any(), adversary
 
 
 def test_adahedge_is_invariant_under_scaling_and_translation() -> None:
@@ -233,7 +234,7 @@ def _expected_bounds(name: str, case: dict, game: dict, u: np.ndarray, tau: int,
 BOUND_CASES = [("kt", {}), ("kt", {"form": "hilbert", "G": 3.0, "eps": 0.5}),
                ("kt", {"form": "coordinate", "G": 4.0, "eps": 2.0}),
                ("ftrl", {"eta": 0.2}), ("ftrl", {"step": "sqrt", "c": 0.7}),
-               ("optimistic", {"eta": 0.3})]
+               ("optimistic", {"eta": 0.3}), ("optimistic", {"form": "ftrl", "eta": 0.3})]
 
 
 @pytest.mark.parametrize(("name", "case"), BOUND_CASES)
