@@ -115,4 +115,9 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {},
         {"r0_sq": 0.01, "eps": 1e-6},
     ],
+    "prodigy": [
+        {},
+        {"beta1": 0.5, "beta2": 0.9, "beta3": 0.8, "estim_lr0": 1e-3, "weight_decay": 0.1,
+         "safeguard_warmup": True},
+    ],
 }

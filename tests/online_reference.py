@@ -1,6 +1,6 @@
 """Independent per-repetition references for the issue-17 learners (KT, FTRL, optimistic
-OGD, AdaHedge, COCOB, DoG, DoWG), written from their papers' update rules with plain Python
-loops over coordinates; they call none of occ's learner code. Each is a small object with
+OGD, AdaHedge, COCOB, DoG, DoWG, Prodigy), written from their papers' update rules with
+plain Python loops over coordinates; they call none of occ's learner code. Each is a small object with
 ``step(w, g) -> w_next`` (the played point of the next round, projected)."""
 
 from __future__ import annotations
@@ -188,7 +188,39 @@ class DoWGReference:
             [a - eta * b for a, b in zip(w, g, strict=True)]))
 
 
+class ProdigyReference:
+    """Mishchenko and Defazio (2023), Algorithm 3 as optax writes it, coordinate by
+    coordinate (d_k in the step size, d_{k+1} in the epsilon)."""
+
+    def __init__(self, learner: Any, d: int, domain: Any) -> None:
+        self.L, self.domain, self.t = learner, domain, 0
+        self.w1 = np.asarray(domain.initial_point(d), dtype=float)
+        self.m, self.v, self.s = [0.0] * d, [0.0] * d, [0.0] * d
+        self.dk, self.r = float(learner.estim_lr0), 0.0
+
+    def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        L = self.L
+        self.t += 1
+        b1, b2 = L.beta1, L.beta2
+        b3 = math.sqrt(b2) if L.beta3 is None else L.beta3
+        d0, dk = L.estim_lr0, self.dk
+        dlr = dk * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        weight = dk if L.safeguard_warmup else dlr
+        for i, gi in enumerate(g):
+            self.m[i] = b1 * self.m[i] + (1 - b1) * dk * gi
+            self.v[i] = b2 * self.v[i] + (1 - b2) * (dk * gi) ** 2
+            self.s[i] = b3 * self.s[i] + weight * dk * gi / d0
+        progress = math.fsum(gi * (a - b) for gi, a, b in zip(g, self.w1, w, strict=True))
+        self.r = b3 * self.r + dk / d0 * dlr * progress
+        total = math.fsum(abs(v) for v in self.s)
+        if total > 0:
+            self.dk = max(dk, L.estim_lr_coef * self.r / total)
+        y = [w[i] - L.weight_decay * dlr * w[i]
+             - dlr * self.m[i] / (math.sqrt(self.v[i]) + self.dk * L.eps) for i in range(len(g))]
+        return euclidean_projection(self.domain, np.array(y))
+
+
 ONLINE_REFERENCES = {"kt": KTReference, "ftrl": FTRLReference,
                      "optimistic": OptimisticReference, "adahedge": AdaHedgeReference,
                      "cocob": COCOBReference, "dog": DoGReference,
-                     "dowg": DoWGReference}
+                     "dowg": DoWGReference, "prodigy": ProdigyReference}

@@ -169,6 +169,11 @@ OPTAX_PAIRS = [
      "dog", {"init_step": ("distance", 0.1), "eps": 1e-6}),
     ("dowg", {}, "dowg", {}),
     ("dowg", {"r0_sq": 0.01, "eps": 1e-6}, "dowg", {"init_estim_sq_dist": 0.01, "eps": 1e-6}),
+    ("prodigy", {}, "prodigy", {}),
+    ("prodigy", {"beta1": 0.5, "beta2": 0.9, "beta3": 0.8, "estim_lr0": 1e-3,
+                 "weight_decay": 0.1, "safeguard_warmup": True},
+     "prodigy", {"betas": (0.5, 0.9), "beta3": 0.8, "estim_lr0": 1e-3, "weight_decay": 0.1,
+                 "safeguard_warmup": True}),
 ]
 
 
@@ -191,7 +196,7 @@ def test_the_issue_17_learners_on_a_ball_stay_feasible() -> None:
     rng = np.random.default_rng(6)
     g = rng.normal(size=(100, 2, 3)) * 5
     ball = Ball(radius=0.5)
-    for name in ("kt", "ftrl", "optimistic", "cocob", "dog", "dowg"):
+    for name in ("kt", "ftrl", "optimistic", "cocob", "dog", "dowg", "prodigy"):
         w = _play(make_learner(name, domain=ball), g, np.zeros((2, 3)))
         assert np.all(np.linalg.norm(w, axis=-1) <= 0.5 * (1 + 1e-12)), name
 

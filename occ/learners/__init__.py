@@ -26,6 +26,7 @@ from occ.learners.kt import KT
 from occ.learners.ogd import OGD
 from occ.learners.ons import ONS
 from occ.learners.optimistic import OptimisticOGD
+from occ.learners.prodigy import Prodigy
 from occ.learners.shampoo import Shampoo
 from occ.learners.universal import UniversalPortfolio
 from occ.params import build
@@ -36,7 +37,7 @@ LEARNERS: dict[str, type] = {
                 RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
                 UniversalPortfolio, UniformCRP, BuyAndHold,
                 # issue 17: parameter-free and classical online learners
-                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG, DoWG)
+                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG, DoWG, Prodigy)
 }
 
 
