@@ -1,7 +1,7 @@
 """Independent per-repetition references for the issue-17 learners (KT, FTRL, optimistic
 OGD, AdaHedge, COCOB, DoG, DoWG, Prodigy), written from their papers' update rules with
-plain Python loops over coordinates; they call none of occ's learner code. Each is a small object with
-``step(w, g) -> w_next`` (the played point of the next round, projected)."""
+plain Python loops over coordinates; they call none of occ's learner code. Each is a small
+object with ``step(w, g) -> w_next`` (the played point of the next round, projected)."""
 
 from __future__ import annotations
 
