@@ -237,6 +237,57 @@ def _portfolio_game(stats: Statistics, facts: Facts) -> list[Mask]:
              f"needs the portfolio game (log-wealth losses), got {stats.loss or 'unknown'}")]
 
 
+# ------------------------------------------------------------------ issue 17 learners
+def _coins_bounded(stats: Statistics, facts: Facts) -> list[Mask]:
+    """A bettor's coins ``g_t/G`` lie in the unit ball (``||g_t||_2 <= G``)."""
+    G = _column(facts.parameters.G_bound)
+    return [(G * (1 + gamma(1)) >= stats.L,
+             "needs ||g_t||_2 <= G (the bettor's coins g_t/G in the unit ball)")]
+
+
+def _kt_one_dimensional(a: np.ndarray, eps: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Orabona and Pal (2016), Corollary 5: ``eps + a sqrt(T ln(1 + 24 T^2 a^2/eps^2))``."""
+    return eps + a * np.sqrt(T * np.log1p(24.0 * T**2 * a**2 / eps**2))
+
+
+def _kt(form: str) -> Callable[[Statistics, Facts], np.ndarray]:
+    def value(stats: Statistics, facts: Facts) -> np.ndarray:
+        p = facts.parameters
+        G, eps = _column(p.G_bound), _column(p.eps)
+        T = stats.t[None, :].astype(float)
+        if form == "coordinate":
+            inner = np.sum(_kt_one_dimensional(stats.delta1, eps[:, :, None], T[:, :, None]),
+                           axis=-1)
+        else:
+            inner = _kt_one_dimensional(stats.D1, eps, T)
+        bound = G * inner
+        if form == "reduction":  # the direction's OGD on the unit ball, (27) with D = 2
+            bound = bound + 2 * np.sqrt(2.0) * stats.D1 * np.sqrt(stats.S)
+        return float(p.reduction_factor) * bound
+    return value
+
+
+def _adahedge(stats: Statistics, facts: Facts) -> np.ndarray:
+    """de Rooij et al. (2014), Theorem 8."""
+    low, high, best = stats.loss_low_sum, stats.loss_high_sum, stats.comparator_loss
+    S, log_k = stats.loss_range, float(facts.parameters.log_d)
+    spread = high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        middle = np.where(spread > 0, np.maximum(best - low, 0.0) * np.maximum(high - best, 0.0)
+                          / np.where(spread > 0, spread, 1.0), 0.0)
+    return 2 * np.sqrt(S * middle * log_k) + S * (16.0 / 3.0 * log_k + 2.0)
+
+
+def _linear_experts(stats: Statistics, facts: Facts) -> list[Mask]:
+    """Theorem 8's L* is the best expert's loss: the comparator of linear losses."""
+    return [(_all(stats) & (stats.loss == "linear"),
+             f"needs linear losses (the experts' losses g_t), got {stats.loss or 'unknown'}")]
+
+
+VARIATION = Recording(gradient_variation=True)
+RANGES = Recording(loss_ranges=True)
+
+
 BOUNDS: dict[str, Bound] = {}
 FACTS: dict[str, Fact] = {}
 
@@ -371,6 +422,33 @@ _register(
           _claimed("ons_theorem"), _ons_theorem,
           lambda s, f: 5 * (1 / float(f.parameters.alpha) + float(f.parameters.G)
                             * float(f.parameters.D)) * s.d * np.log(s.t[None, :])),
+    # parameter-free and classical online learners (issue 17)
+    Bound("kt_coordinate", "c sum_i G (eps + |u_i - w_1i| sqrt(T ln(1 + 24 T^2 (u_i - w_1i)^2"
+          "/eps^2)))  (KT per coordinate; Orabona-Pal 2016 Cor. 5; c = 2 on a bounded V)",
+          _claimed("kt_coordinate"), _coins_bounded, _kt("coordinate"), COORDINATES),
+    Bound("kt_hilbert", "c G (eps + D_1 sqrt(T ln(1 + 24 T^2 D_1^2/eps^2)))  (Orabona-Pal 2016 "
+          "Cor. 5, D_1 = ||u - w_1||; c = 2 on a bounded V)",
+          _claimed("kt_hilbert"), _coins_bounded, _kt("hilbert")),
+    Bound("kt_reduction", "c (G (eps + D_1 sqrt(T ln(1 + 24 T^2 D_1^2/eps^2))) + 2 sqrt(2) D_1 "
+          "sqrt(S_T))  (Cutkosky-Orabona 2018 Thm 2 with (27) on the unit ball; c = 2 on a "
+          "bounded V, Thm 3)",
+          _claimed("kt_reduction"), _coins_bounded, _kt("reduction")),
+    Bound("ftrl", "D_1^2/(2 eta) + eta/2 S_T  (FTRL, ||w - w_1||^2/(2 eta); Orabona Cor. 7.9)",
+          _claimed("ftrl"), lambda s, f: [],
+          lambda s, f: s.D1**2 / (2 * _column(f.parameters.eta))
+          + _column(f.parameters.eta) / 2 * s.S),
+    Bound("ftrl_sqrt", "(D_1^2/(2c) + c L^2) sqrt(T)  (FTRL, a_t = c/sqrt(t); Orabona Cor. 7.9)",
+          _claimed("ftrl_sqrt"), lambda s, f: [],
+          lambda s, f: (s.D1**2 / (2 * _column(f.parameters.c)) + _column(f.parameters.c)
+                        * s.L**2) * np.sqrt(s.t[None, :])),
+    Bound("optimistic", "D_1^2/(2 eta) + eta/2 sum_t ||g_t - g_{t-1}||^2  (optimistic OGD, "
+          "m_t = g_{t-1}; Rakhlin-Sridharan 2013 Lemma 1)",
+          _claimed("optimistic"), lambda s, f: [],
+          lambda s, f: s.D1**2 / (2 * _column(f.parameters.eta))
+          + _column(f.parameters.eta) / 2 * s.gradient_variation, VARIATION),
+    Bound("adahedge", "2 sqrt(S (L* - L^-)(L^+ - L*)/(L^+ - L^-) ln K) + S (16/3 ln K + 2)  "
+          "(AdaHedge; de Rooij et al. 2014 Thm 8)",
+          _claimed("adahedge"), _linear_experts, _adahedge, RANGES),
     # Cover's universal portfolio, uniform prior (Cover & Ordentlich 1996)
     Bound("up_cover", "(d - 1) log(T + 1)  (the exact uniform-prior mixture of CRPs)",
           _claimed("up_cover"), _portfolio_game,

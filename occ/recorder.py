@@ -105,6 +105,10 @@ class Recorder:
             self.DA2 = z(R, K)
             self.D1A2 = None
             self.A_largest = None
+        if recording.gradient_variation:
+            self.variation, self.previous_gradient = z(R), z(R, d)
+        if recording.loss_ranges:
+            self.low_sum, self.high_sum, self.range_max = z(R), z(R), z(R)
         if recording.outer_products:
             self.O = z(R, d, d)
             self.fact21_matrix = z(R)
@@ -177,6 +181,14 @@ class Recorder:
             tolerance = max(m, n) * 2.220446049250313e-16 * xp.max(singular, axis=-1)
             rank = xp.sum(xp.astype(singular > tolerance[:, None], xp.float64), axis=-1)
             self.max_rank = xp.maximum(self.max_rank, rank)
+        if self.recording.gradient_variation:
+            change = g - self.previous_gradient
+            self.variation = self.variation + xp.sum(change * change, axis=-1)
+            self.previous_gradient = g
+        if self.recording.loss_ranges:
+            low, high = xp.min(g, axis=-1), xp.max(g, axis=-1)
+            self.low_sum, self.high_sum = self.low_sum + low, self.high_sum + high
+            self.range_max = xp.maximum(self.range_max, high - low)
         if self.recording.outer_products:
             self.O = self.O + g[:, :, None] * g[:, None, :]
             Q, root = inverse_root(self.O, -0.5, 0.0, xp)
@@ -317,6 +329,11 @@ class Recorder:
             values["inverse_eta"] = self.inverse_eta
         if self.recording.matrix_rank:
             values["max_rank"] = self.max_rank
+        if self.recording.gradient_variation:
+            values["gradient_variation"] = self.variation
+        if self.recording.loss_ranges:
+            values |= {"loss_low_sum": self.low_sum, "loss_high_sum": self.high_sum,
+                       "loss_range": self.range_max}
         if self.recording.kronecker_42:
             values["eq42_ratio"] = self._inequality_42(precision)
         if self.recording.outer_products:
@@ -385,6 +402,9 @@ class Recorder:
             eta_nonincreasing=snap.get("eta_nonincreasing"),
             max_rank=snap.get("max_rank"), eq42_ratio=snap.get("eq42_ratio"),
             shadow_cumulative_loss=snap.get("shadow_cumulative_loss"),
+            gradient_variation=snap.get("gradient_variation"),
+            loss_low_sum=snap.get("loss_low_sum"), loss_high_sum=snap.get("loss_high_sum"),
+            loss_range=snap.get("loss_range"),
             **magnitudes,
         )
 

@@ -85,6 +85,11 @@ class Statistics:
     eq42_ratio: np.ndarray | None = None  # lambda_max(B^-1/2 (O + r eps I)^1/2 B^-1/2)
     # a second sequence the learner reports (schedule-free: the average x_t; see ``shadow``)
     shadow_cumulative_loss: np.ndarray | None = None  # sum_{s<=t} l_s(x_s)
+    # online-learning extras (issue 17): optimism's variation, the experts' loss ranges
+    gradient_variation: np.ndarray | None = None  # sum_t ||g_t - g_{t-1}||^2 (g_0 = 0)
+    loss_low_sum: np.ndarray | None = None  # L^- = sum_t min_i g_{t,i}
+    loss_high_sum: np.ndarray | None = None  # L^+ = sum_t max_i g_{t,i}
+    loss_range: np.ndarray | None = None  # S = max_t (max_i g_{t,i} - min_i g_{t,i})
     # the loss family's declaration: l_t is alpha-exp-concave (ONS, universal portfolio)
     exp_concavity: float | None = None
     loss: str | None = None  # the loss family's name (log_wealth: the portfolio game)
@@ -139,7 +144,10 @@ class Recording:
     * ``outer_products``: ``O_t = sum g g^T`` with ``tr(O_tau^{1/2})``,
       ``sum_i sqrt((O_tau)_ii)`` (Lemma C.4) and the left side of the matrix Fact 2.1;
     * ``matrix_rank``: ``max_t rank(G_t)`` of matrix gradients;
-    * ``kronecker_42``: the generalized eigenvalue of (42) at the checkpoints.
+    * ``kronecker_42``: the generalized eigenvalue of (42) at the checkpoints;
+    * ``gradient_variation``: ``sum_t ||g_t - g_{t-1}||^2`` with ``g_0 = 0`` (optimism);
+    * ``loss_ranges``: ``sum_t min_i g_{t,i}``, ``sum_t max_i g_{t,i}`` and
+      ``max_t (max_i g_{t,i} - min_i g_{t,i})``, the experts' loss ranges (AdaHedge).
     """
 
     regret_only: bool = False
@@ -148,6 +156,8 @@ class Recording:
     outer_products: bool = False
     matrix_rank: bool = False
     kronecker_42: bool = False
+    gradient_variation: bool = False
+    loss_ranges: bool = False
 
     def __or__(self, other: Recording) -> Recording:
         return Recording(**{f.name: getattr(self, f.name) or getattr(other, f.name)

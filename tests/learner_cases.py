@@ -120,4 +120,37 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.05, "precondition_frequency": 3, "shampoo_beta": 0.9, "weight_decay": 0.1},
         {"eta": 0.05, "precondition_frequency": 1, "correct_bias": False, "beta1": 0.5},
     ],
+    # issue 17: parameter-free and classical online learners
+    "kt": [
+        {},
+        {"form": "hilbert", "eps": 0.5, "G": 3.0},
+        {"form": "coordinate", "eps": 2.0, "G": 4.0},
+    ],
+    "ftrl": [
+        {"eta": 0.2},
+        {"step": "sqrt", "c": 0.7},
+    ],
+    "optimistic": [
+        {"eta": 0.1},
+        {"eta": 0.4},
+        {"form": "ftrl", "eta": 0.2},
+    ],
+    "adahedge": [{}],
+    "cocob": [
+        {},
+        {"alpha": 10.0, "eps": 1e-3},
+    ],
+    "dog": [
+        {},
+        {"init_step": "distance", "r_eps": 0.1, "eps": 1e-6},
+    ],
+    "dowg": [
+        {},
+        {"r0_sq": 0.01, "eps": 1e-6},
+    ],
+    "prodigy": [
+        {},
+        {"beta1": 0.5, "beta2": 0.9, "beta3": 0.8, "estim_lr0": 1e-3, "weight_decay": 0.1,
+         "safeguard_warmup": True},
+    ],
 }

@@ -288,6 +288,13 @@ class ReferenceLearner:
 
         if self.learner.name in STEPS:  # issue 18's optimizers (tests/reference_modern.py)
             return modern_step(self, w, g)
+        from online_reference import ONLINE_REFERENCES
+
+        if self.learner.name in ONLINE_REFERENCES:  # projected by the reference itself
+            if not hasattr(self, "online"):
+                self.online = ONLINE_REFERENCES[self.learner.name](self.learner, self.d,
+                                                                    self.domain)
+            return self.online.step(w, g), None
         if self.learner.name in ("adam", "rmsprop", "amsgrad", "adamw"):
             return self._adam(w, g)
         if self.learner.name == "eg":
@@ -513,6 +520,7 @@ def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, se
                      "delta1": np.abs(w1 - reference_linear_comparator(domain, G))}
     reference = ReferenceLearner(learner.for_horizon(T), d, hindsight)
     reference.repetition = repetition
+    reference.domain = domain
     w = w1
     iterates, grads, losses, params_all, etas, precisions = [w.copy()], [], [], [], [], []
     for t in range(1, T + 1):

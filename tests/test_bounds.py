@@ -176,8 +176,24 @@ def _random_scenario(rng: np.random.Generator):
         learners["oracle31"] = {"kind": "adagrad_oracle", "form": "eq31"}
         learners["oracle34"] = {"kind": "adagrad_oracle", "form": "eq34", "D0": D0}
         learners["oracle35"] = {"kind": "adagrad_oracle", "form": "eq35", "D0": D0}
+    learners |= _online_learners(d)
     return make_scenario(d=d, T=int(rng.integers(1, 300)), seeds=4, domain=domain,
                          adversary=adversary, learners=learners, seed=int(rng.integers(0, 10**6)))
+
+
+def _online_learners(d: int) -> dict[str, dict]:
+    """The issue-17 learners at random settings, drawn from a generator of their own (the
+    draws of the scenarios above stay as they were)."""
+    side = np.random.default_rng([20261202, d])
+    G = float(10 ** side.uniform(0, 1.5))  # below or above the realized ||g_t||: both verdicts
+    return {f"kt_{form}": {"kind": "kt", "form": form, "G": G,
+                           "eps": float(10 ** side.uniform(-2, 1))}
+            for form in ("reduction", "hilbert", "coordinate")} | {
+        "ftrl": {"kind": "ftrl", "eta": float(10 ** side.uniform(-3, 0))},
+        "ftrl_sqrt": {"kind": "ftrl", "step": "sqrt", "c": float(10 ** side.uniform(-2, 1))},
+        "optimistic": {"kind": "optimistic", "eta": float(10 ** side.uniform(-3, 0))},
+        "optimistic_ftrl": {"kind": "optimistic", "form": "ftrl",
+                            "eta": float(10 ** side.uniform(-3, 0))}}
 
 
 def _random_simplex_scenario(rng: np.random.Generator):
@@ -195,6 +211,7 @@ def _random_simplex_scenario(rng: np.random.Generator):
                 "rms": {"kind": "rmsprop", "eta": 0.05}}
     if adversary["kind"] != "experts_adaptive":
         learners["eg_h"] = {"kind": "eg", "step": "hindsight"}
+    learners["adahedge"] = {"kind": "adahedge"}
     return make_scenario(d=d, T=int(rng.integers(1, 300)), seeds=4,
                          domain={"kind": "simplex"}, adversary=adversary, learners=learners,
                          seed=int(rng.integers(0, 10**6)))

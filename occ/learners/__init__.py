@@ -12,17 +12,25 @@ from typing import Any
 from occ.errors import UnknownNameError
 from occ.learners.adafactor import Adafactor
 from occ.learners.adagrad import AdagradDiagonal, AdagradFull
+from occ.learners.adahedge import AdaHedge
 from occ.learners.adam import Adam, AdamW, AMSGrad, RMSProp
 from occ.learners.adam_mini import AdamMini
 from occ.learners.adam_nmf import AdamNMF
 from occ.learners.adopt import Adopt
 from occ.learners.baselines import BuyAndHold, UniformCRP
+from occ.learners.cocob import COCOB
+from occ.learners.dog import DoG
+from occ.learners.dowg import DoWG
 from occ.learners.eg import EG
 from occ.learners.fixed import AdagradOracle, FixedPreconditioner
+from occ.learners.ftrl import FTRL
+from occ.learners.kt import KT
 from occ.learners.lion import Lion
 from occ.learners.muon import Muon
 from occ.learners.ogd import OGD
 from occ.learners.ons import ONS
+from occ.learners.optimistic import OptimisticOGD
+from occ.learners.prodigy import Prodigy
 from occ.learners.schedule_free import ScheduleFree
 from occ.learners.shampoo import Shampoo
 from occ.learners.soap import Soap
@@ -34,6 +42,9 @@ LEARNERS: dict[str, type] = {
     for cls in (OGD, AdagradDiagonal, AdagradFull, FixedPreconditioner, AdagradOracle,
                 RMSProp, Adam, AMSGrad, AdamW, EG, Shampoo, Adafactor, AdamNMF, ONS,
                 UniversalPortfolio, UniformCRP, BuyAndHold,
+                # parameter-free and classical online learners
+                KT, FTRL, OptimisticOGD, AdaHedge, COCOB, DoG, DoWG, Prodigy,
+                # the optimizers people train with today
                 Adopt, Lion, AdamMini, ScheduleFree, Muon, Soap)
 }
 

@@ -78,6 +78,8 @@ class BoundParameters:
     alpha: float | None = None  # the exp-concavity ONS is tuned for
     G: float | None = None  # the a priori gradient bound of ONS's theorem
     D: float | None = None  # the domain's diameter (ONS)
+    G_bound: Any = None  # the a priori ||g_t||_2 bound a parameter-free learner scales by
+    reduction_factor: float | None = None  # 2 on a bounded V (constraint-set reduction), 1 on R^d
 
 
 @dataclass(frozen=True)
