@@ -21,10 +21,10 @@ batches, sweeps, the listings) asks it, so each way in behaves like a built-in l
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from occ.dotted import import_object
 from occ.errors import ParameterError, UnknownNameError
 from occ.learners import LEARNERS
 
@@ -93,30 +93,6 @@ def check_loaded(kind: Any, field: str = "kind") -> None:
     if isinstance(kind, str) and kind in LOAD_ERRORS and kind not in LEARNERS:
         raise ParameterError(field, f"learner {kind!r} (an installed plugin) failed to "
                              f"load: {LOAD_ERRORS[kind]}")
-
-
-def import_object(path: Any, field: str) -> Any:
-    """``package.module:Name`` (or ``package.module.Name``) imported, or one clear error
-    naming ``field``."""
-    if not isinstance(path, str) or not path.strip():
-        raise ParameterError(field, f"must be 'package.module:Name', got {path!r}")
-    module_name, sep, attribute = path.partition(":")
-    if not sep:
-        module_name, _, attribute = path.rpartition(".")
-    if not module_name or not attribute:
-        raise ParameterError(field, f"must be 'package.module:Name', got {path!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise ParameterError(field, f"cannot import module {module_name!r} "
-                             f"({type(exc).__name__}: {exc})") from None
-    value: Any = module
-    for part in attribute.split("."):
-        if not hasattr(value, part):
-            raise ParameterError(field, f"module {module_name!r} has no attribute "
-                                 f"{attribute!r}")
-        value = getattr(value, part)
-    return value
 
 
 def _python_class(path: Any, field: str) -> type:

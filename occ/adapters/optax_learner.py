@@ -32,7 +32,7 @@ def transform_function(target: str, field: str) -> Any:
     """``optax.<target>`` or the dotted path ``target``: a function returning a transform."""
     import optax
 
-    from occ.plugins import import_object
+    from occ.dotted import import_object
 
     if "." in target or ":" in target:
         fn = import_object(target, field)

@@ -34,7 +34,7 @@ def optimizer_class(target: str, field: str) -> type:
     """``torch.optim.<target>`` or the dotted path ``target``: an Optimizer subclass."""
     import torch
 
-    from occ.plugins import import_object
+    from occ.dotted import import_object
 
     if "." in target or ":" in target:
         cls = import_object(target, field)
