@@ -413,11 +413,11 @@ def eigen_gradients(d: int, T: int) -> np.ndarray:
 
 
 def eigen_scenario(name: str, d: int, shape: tuple[int, int] | None, T: int) -> object:
-    learner = {"kind": name} | ({"shape": list(shape)} if shape else {})
-    return parse_scenario({"d": d, "T": T, "seeds": 1, "checkpoints": 12,
-                           "domain": {"kind": "ball", "radius": 1.0},
-                           "adversary": {"kind": "linear_gaussian", "mean": 0.0},
-                           "learners": {"x": learner}}, "<benchmark>", "benchmark")
+    data = {"d": d, "T": T, "seeds": 1, "checkpoints": 12,
+            "domain": {"kind": "ball", "radius": 1.0},
+            "adversary": {"kind": "linear_gaussian", "mean": 0.0},
+            "learners": {"x": {"kind": name}}} | ({"shape": list(shape)} if shape else {})
+    return parse_scenario(data, "<benchmark>", "benchmark")
 
 
 def matrix_learners(T: int) -> None:
