@@ -292,6 +292,8 @@ def simulate(
     ``engine``: ``"reference"`` (the per-step path), ``"numba"`` (the compiled engine,
     an error where it cannot run a batch) or ``"auto"`` (numba where it can, the
     reference path elsewhere and wherever numba is not installed)."""
+    for b in learners:
+        b.learner = b.learner.for_horizon(T)
     # small matrices decomposed step by step: one BLAS thread (occ.blas_threads; the same
     # numbers, only faster, and much faster on a busy machine)
     eigen_bound = xp is np and any(b.learner.facts(d).geometry in ("full", "kronecker")
@@ -316,8 +318,6 @@ def _simulate(*, bound_names: list[str] | None, adversary: Any, domain: Any,
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, seeds, adversary.streams)
     S = len(seeds)
-    for b in learners:
-        b.learner = b.learner.for_horizon(T)
     chunk = chunk_length(chunk, S * max(b.grid for b in learners), d)
     w1_host = np.broadcast_to(domain.initial_point(d), (S, d))
 
