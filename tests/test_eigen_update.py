@@ -6,6 +6,7 @@ Fact 2.1 against its own decomposition, eigvalsh against eigh."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import occ
@@ -207,3 +208,32 @@ def test_kronecker_factor_norms_without_decomposition() -> None:
 def test_refresh_interval_is_documented() -> None:
     assert REFRESH >= 2
     assert "REFRESH" in (eigen_update.__doc__ or "")
+
+
+def test_single_threaded_blas_restores_the_counts() -> None:
+    from occ.blas_threads import single_threaded, thread_counts
+
+    before = thread_counts()
+    with single_threaded():
+        assert all(count == 1 for count in thread_counts())
+    assert thread_counts() == before
+    with single_threaded(active=False):
+        assert thread_counts() == before
+
+
+def test_blas_threads_do_not_change_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full-matrix AdaGrad run (one BLAS thread, as the harness sets) gives the same
+    table, bit for bit, as with the library's default thread count."""
+    import contextlib
+
+    from occ.scenarios import parse_scenario
+
+    sc = parse_scenario({"d": 40, "T": 40, "seeds": 2, "checkpoints": 4,
+                         "domain": {"kind": "ball", "radius": 1.0},
+                         "adversary": {"kind": "linear_gaussian", "mean": 0.2},
+                         "learners": {"full": {"kind": "adagrad_full"}}}, "<t>", "t")
+    one = occ.run(sc).metrics
+    monkeypatch.setattr("occ.harness.single_threaded",
+                        lambda active=True: contextlib.nullcontext())
+    default = occ.run(sc).metrics
+    pd.testing.assert_frame_equal(one, default, check_exact=True)
