@@ -18,14 +18,23 @@ iterates are those of the unconstrained torch/optax runs. For each size:
   jax.jit(lax.scan) when importable (compile time apart, and in a second ratio);
   otherwise the issue's reference figures, marked as such.
 
-Then full-matrix AdaGrad (d = 50, 200) and Shampoo (32 x 32), T = 2000, against their
-eigendecompositions alone; occ.run end to end against the kernel; and the peak memory of a
-T = 10^6, R = 100, d = 100 OGD run (in a subprocess). Prints figures; asserts nothing.
+Every library runs at the same thread count: 1 thread each (numba.set_num_threads(1),
+torch.set_num_threads(1), XLA with ``XLA_SINGLE_THREAD`` in a child process), then 2 each;
+both ratios are printed, with the load average beside each figure (the machine may be
+shared: compare figures measured back to back).
+
+Then full-matrix AdaGrad (d = 50, 200) and Shampoo (32 x 32, 64 x 64), T = 2000: occ.run
+with every bound ingredient against torch and jax running the bare recursion, and against
+the eigendecompositions alone; occ.run end to end against the kernel and the draws' bytes at
+memory speed; the sweep throughput of small cells (1 and 2 workers); and the peak memory of
+a T = 10^6, R = 100, d = 100 OGD run (in a subprocess). ``--only`` picks sections. Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -156,14 +165,37 @@ def numpy_loop(kind: str, R: int, d: int, T: int) -> float:
     return (time.perf_counter() - start) * T / steps
 
 
-def torch_time(kind: str, R: int, d: int, T: int) -> tuple[float, str] | None:
-    """The best torch.optim variant (foreach, for-loop, fused) on two threads: (seconds,
-    variant). The parameter is one (R, d) tensor; the loss is recorded every step."""
+def load() -> str:
+    """The 1-minute load average, printed beside every figure (the machine is shared)."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def in_child(threads: int, *arguments: object) -> list[float] | None:
+    """Run ``main --child ARGUMENTS`` in a new process whose XLA (read once, at jax's start)
+    uses ``threads`` threads: one (``XLA_SINGLE_THREAD``) or its default (all cores). Its
+    printed numbers, or None where jax is not installed."""
+    env = dict(os.environ)
+    if threads == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + XLA_SINGLE_THREAD).strip()
+    out = subprocess.run([sys.executable, __file__, "--child", *map(str, arguments)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0 or not out.stdout.strip() or out.stdout.strip() == "none":
+        return None
+    return [float(x) for x in out.stdout.split()]
+
+
+def torch_time(kind: str, R: int, d: int, T: int, threads: int = 2) -> tuple[float, str] | None:
+    """The best torch.optim variant (foreach, for-loop, fused) on ``threads`` threads:
+    (seconds, variant). The parameter is one (R, d) tensor; the loss is recorded every
+    step."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     BLOCK = block(R, d)
     G = torch.from_numpy(np.random.default_rng(0).standard_normal((BLOCK, R, d)))
     results = []
@@ -194,7 +226,14 @@ def torch_time(kind: str, R: int, d: int, T: int) -> tuple[float, str] | None:
     return min(results) if results else None
 
 
-def optax_time(kind: str, R: int, d: int, T: int) -> tuple[float, float] | None:
+def optax_time(kind: str, R: int, d: int, T: int, threads: int = 2) -> tuple[float, float] | None:
+    """optax under jax.jit(lax.scan) in a child process with ``threads`` XLA threads:
+    (steady seconds, compile seconds)."""
+    result = in_child(threads, "optax", kind, R, d, T)
+    return None if result is None else (result[0], result[1])
+
+
+def _optax_time(kind: str, R: int, d: int, T: int) -> tuple[float, float] | None:
     try:
         import jax
         import jax.numpy as jnp
@@ -246,51 +285,56 @@ def first_call_seconds(fresh_cache: bool) -> float:
     return float(out.stdout.strip())
 
 
-def workloads(T: int) -> None:
+def workloads(T: int, thread_counts: tuple[int, ...] = (1, 2)) -> None:
+    """W1 and W2 at equal thread counts: numba (numba.set_num_threads), torch
+    (torch.set_num_threads) and XLA (one thread: ``XLA_SINGLE_THREAD`` in a child process;
+    two: its default, all cores) each on 1, then on 2 threads; the ratio best/occ per
+    count, with the load average beside each row."""
     compile_s, load_s = first_call_seconds(True), first_call_seconds(False)
-    print(f"W1 (Adam) and W2 (diagonal AdaGrad), T = {T}, seconds (best of 3)")
+    print(f"W1 (Adam) and W2 (diagonal AdaGrad), T = {T}, seconds (best of 3), {load()}")
     print(f"occ's compiled kernels: {compile_s:.1f} s to compile (once, then cached on "
           f"disk), {load_s:.2f} s to load in a new process")
-    header = (f"{'':10} {'R x d':>9} {'numpy loop':>10} {'all bounds':>10} {'regret':>8}"
-              f" {'floor':>7} {'/floor':>6} {'torch':>7} {'variant':>7} {'optax':>7}"
-              f" {'+compile':>8} {'best/occ':>8} {'w. compile':>10}")
+    header = (f"{'':10} {'R x d':>9} {'thr':>3} {'numpy loop':>10} {'all bounds':>10}"
+              f" {'regret':>8} {'floor':>7} {'/floor':>6} {'torch':>7} {'variant':>7}"
+              f" {'optax':>7} {'+compile':>8} {'best/occ':>8} {'w. compile':>10} {'load':>9}")
     print(header)
     for kind, name in (("adam", "W1 Adam"), ("adagrad", "W2 AdaGrad")):
         for index, (R, d) in enumerate(SIZES):
-            tasks = R * (len(numba_engine.blocks(d, True)) - 1)
-            threads = 2 if tasks > 1 else 1
-            loop = numpy_loop(kind, R, d, T)
-            full, _ = occ_kernel(kind, R, d, T, 2 if R > 1 else 1)
-            bare, _ = occ_kernel(kind, R, d, T, threads, regret_only=True)
-            floor = floor_kernel(kind, R, d, T, 2 if R > 1 else 1)
-            measured_torch = torch_time(kind, R, d, T)
-            measured_optax = optax_time(kind, R, d, T)
-            reference = REFERENCE[kind]
-            torch_s, variant = measured_torch or (reference["torch"][index], "*")
-            optax_s, xla_s = measured_optax or (reference["optax"][index], float("nan"))
-            mark_o = "" if measured_optax else "*"
-            best = min(torch_s, optax_s)
-            best_paid = min(torch_s, optax_s + (0.0 if np.isnan(xla_s) else xla_s))
-            print(f"{name:10} {f'{R}x{d}':>9} {loop:10.3f} {full:10.4f} {bare:8.4f} "
-                  f"{floor:7.4f} {bare / floor:6.2f} {torch_s:7.3f} {variant:>7} "
-                  f"{optax_s:6.4f}{mark_o} {xla_s:8.2f} {best / bare:8.1f} "
-                  f"{best_paid / (bare + load_s):10.1f}")
+            loop = numpy_loop(kind, R, d, T) if thread_counts[0] == 1 else float("nan")
+            for threads in thread_counts:
+                full, _ = occ_kernel(kind, R, d, T, threads)
+                bare, _ = occ_kernel(kind, R, d, T, threads, regret_only=True)
+                floor = floor_kernel(kind, R, d, T, threads)
+                measured_torch = torch_time(kind, R, d, T, threads)
+                measured_optax = optax_time(kind, R, d, T, threads)
+                reference = REFERENCE[kind]
+                torch_s, variant = measured_torch or (reference["torch"][index], "*")
+                optax_s, xla_s = measured_optax or (reference["optax"][index], float("nan"))
+                mark_o = "" if measured_optax else "*"
+                best = min(torch_s, optax_s)
+                best_paid = min(torch_s, optax_s + (0.0 if np.isnan(xla_s) else xla_s))
+                print(f"{name:10} {f'{R}x{d}':>9} {threads:3d} {loop:10.3f} {full:10.4f} "
+                      f"{bare:8.4f} {floor:7.4f} {bare / floor:6.2f} {torch_s:7.3f} "
+                      f"{variant:>7} {optax_s:6.4f}{mark_o} {xla_s:8.2f} {best / bare:8.2f} "
+                      f"{best_paid / (bare + load_s):10.2f} {load():>9}", flush=True)
+                loop = float("nan")
     print("* the issue's reference figure (that library is not installed here: pip install "
           "'occ[bench]' to measure it side by side)")
-    print("all bounds: occ recording every bound ingredient; regret: a scenario with "
-          "bounds = [] (the loss every step, the workload torch/optax run), on both cores;\n"
-          "/floor and best/occ use it; 'w. compile' adds optax's XLA compile and occ's "
-          "kernel load to both sides")
+    print("thr: threads for every library alike (numba, torch, XLA); all bounds: occ "
+          "recording every bound ingredient; regret: a scenario with bounds = [] (the loss "
+          "every step, the workload torch/optax run);\n/floor and best/occ use it; "
+          "'w. compile' adds optax's XLA compile and occ's kernel load to both sides")
 
 
-def _eigen_step_torch(shape: tuple[int, ...], g: np.ndarray) -> float | None:
+def _eigen_step_torch(shape: tuple[int, ...], g: np.ndarray, threads: int = 2) -> float | None:
     """Full-matrix AdaGrad (shape (d,)) or Shampoo (shape (m, n)) written with
-    torch.linalg.eigh, one step per gradient (no projection): seconds."""
+    torch.linalg.eigh, one step per gradient (no projection, nothing recorded), on
+    ``threads`` threads: seconds."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     G = torch.from_numpy(g)
     start = time.perf_counter()
     if len(shape) == 1:
@@ -359,48 +403,71 @@ def _eigen_step_jax(shape: tuple[int, ...], g: np.ndarray) -> tuple[float, float
     return steady, first - steady
 
 
+EIGEN_CASES = (("adagrad_full", 50, None), ("adagrad_full", 200, None),
+               ("shampoo", 1024, (32, 32)), ("shampoo", 4096, (64, 64)))
+
+
+def eigen_gradients(d: int, T: int) -> np.ndarray:
+    """The (T, d) gradients of an eigendecomposition case (the same in a child process)."""
+    return np.random.default_rng(d).standard_normal((T, d)) / np.sqrt(d)
+
+
+def eigen_scenario(name: str, d: int, shape: tuple[int, int] | None, T: int) -> object:
+    data = {"d": d, "T": T, "seeds": 1, "checkpoints": 12,
+            "domain": {"kind": "ball", "radius": 1.0},
+            "adversary": {"kind": "linear_gaussian", "mean": 0.0},
+            "learners": {"x": {"kind": name}}} | ({"shape": list(shape)} if shape else {})
+    return parse_scenario(data, "<benchmark>", "benchmark")
+
+
 def matrix_learners(T: int) -> None:
-    print(f"\neigendecomposition-bound learners, T = {T}, R = 1 (occ: the reference path, "
-          "with its projection onto the unit ball), seconds")
-    print(f"  {'':22} {'occ':>7} {'ms/step':>8} {'eigh alone':>10} {'occ/eigh':>8} "
-          f"{'torch':>7} {'jax':>7} {'compile':>7} {'best/occ':>8}")
-    rng = np.random.default_rng(1)
-    for name, d, shape in (("adagrad_full", 50, None), ("adagrad_full", 200, None),
-                           ("shampoo", 1024, (32, 32))):
-        if shape is None:
-            learner = occ.make_learner(name, domain=Ball(radius=1.0))
-        else:
-            learner = occ.make_learner(name, domain=Ball(radius=1.0), shape=shape)
-        g = rng.standard_normal((T, 1, d)) / np.sqrt(d)
-        state = learner.init(np.zeros((1, d)))
+    """Full-matrix AdaGrad (d = 50, 200) and Shampoo (32 x 32, 64 x 64), R = 1: occ.run
+    end to end with every bound ingredient recorded (Gamma_t, Fact 2.1, (8), (10), the
+    A_t-norm projection onto the unit ball), occ's learner alone, one eigh per step alone
+    (the floor of a recomputing learner; Shampoo: two), against torch and jax running the
+    bare recursion (no projection, nothing recorded) at 1 and at 2 threads each."""
+    from occ.blas_threads import single_threaded
+
+    print(f"\neigendecomposition-bound learners, T = {T}, R = 1, seconds; occ.run records "
+          f"every bound ingredient; torch/jax run the bare recursion (thr threads each)")
+    print(f"  {'':20} {'occ.run':>7} {'learner':>7} {'eigh':>6} {'thr':>3} {'torch':>7} "
+          f"{'jax':>7} {'compile':>7} {'best/occ.run':>12} {'load':>9}")
+    for name, d, shape in EIGEN_CASES:
+        sc = eigen_scenario(name, d, shape, T)
+        occ.run(sc, T=70)  # numba's cache, imports
         start = time.perf_counter()
-        for t in range(T):
-            _, state = learner.update(state, g[t])
+        occ.run(sc)
         total = time.perf_counter() - start
-        start = time.perf_counter()
-        if shape is None:
-            O = np.eye(d)[None] * 1e-8
+        learner = occ.make_learner(name, domain=Ball(radius=1.0),
+                                   **({"shape": shape} if shape else {}))
+        g = eigen_gradients(d, T)[:, None, :]
+        with single_threaded():
+            state = learner.init(np.zeros((1, d)))
+            start = time.perf_counter()
             for t in range(T):
-                O = O + g[t][:, :, None] * g[t][:, None, :]
-                np.linalg.eigh(O)
-        else:
-            L = np.eye(32)[None] * 1e-6
+                _, state = learner.update(state, g[t])
+            alone = time.perf_counter() - start
+            start = time.perf_counter()
+            m = shape[0] if shape else d
+            M = np.eye(m)[None] * 1e-6
             for t in range(T):
-                Gm = g[t].reshape(1, 32, 32)
-                L = L + Gm @ Gm.transpose(0, 2, 1)
-                np.linalg.eigh(L)
-                np.linalg.eigh(L)
-        eig = time.perf_counter() - start
-        plain = g[:, 0, :]
-        torch_s = _eigen_step_torch(shape or (d,), plain)
-        jax_s = _eigen_step_jax(shape or (d,), plain)
-        others = [x for x in (torch_s, jax_s[0] if jax_s else None) if x is not None]
-        show = lambda x: f"{x:7.2f}" if x is not None else f"{'-':>7}"  # noqa: E731
+                Gm = g[t].reshape(1, m, -1)
+                M = M + Gm @ Gm.transpose(0, 2, 1)
+                for _ in range(2 if shape else 1):
+                    np.linalg.eigh(M)
+            eig = time.perf_counter() - start
         label = f"{name} {'d=' + str(d) if shape is None else f'{shape[0]}x{shape[1]}'}"
-        print(f"  {label:22} {total:7.2f} {1e3 * total / T:8.2f} {eig:10.2f} "
-              f"{total / eig:8.2f} {show(torch_s)} {show(jax_s[0] if jax_s else None)} "
-              f"{show(jax_s[1] if jax_s else None)} "
-              f"{(min(others) / total if others else float('nan')):8.2f}")
+        show = lambda x: f"{x:7.2f}" if x is not None else f"{'-':>7}"  # noqa: E731
+        for threads in (1, 2):
+            torch_s = _eigen_step_torch(shape or (d,), g[:, 0, :], threads)
+            jax_s = in_child(threads, "eigen", name, d, T)
+            others = [x for x in (torch_s, jax_s[0] if jax_s else None) if x is not None]
+            print(f"  {label:20} {total:7.2f} {alone:7.2f} {eig:6.2f} {threads:3d} "
+                  f"{show(torch_s)} {show(jax_s[0] if jax_s else None)} "
+                  f"{show(jax_s[1] if jax_s else None)} "
+                  f"{(min(others) / total if others else float('nan')):12.2f} {load():>9}",
+                  flush=True)
+            label = ""
 
 
 def end_to_end(T: int) -> None:
@@ -432,6 +499,12 @@ def end_to_end(T: int) -> None:
     timed(DataTrack, "chunk", "pass 1 (comparators)")
     timed(numba_engine.NumbaStepper, "chunk", "learner kernel")
     numba_engine.numba.set_num_threads(2)
+    block_ = np.empty((block(100, 1000), 100, 1000))  # one chunk's draws, written once
+    np.multiply(block_, 0.0, out=block_)
+    start = time.perf_counter()
+    np.multiply(block_, 0.0, out=block_)
+    memory_speed = (time.perf_counter() - start) * T / block_.shape[0]
+    del block_
     for label, bounds in (("every bound (two passes)", None), ("regret only (one pass)", [])):
         data = {"d": 1000, "T": T, "seeds": 100, "domain": {"kind": "box", "low": -1e9,
                 "high": 1e9}, "adversary": {"kind": "linear_gaussian", "mean": 0.0},
@@ -452,10 +525,12 @@ def end_to_end(T: int) -> None:
         draws = stages["adversary draws (Gaussian, both cores)"]
         parts = "; ".join(f"{k} {v:.2f}" for k, v in stages.items())
         print(f"  {label}: occ.run {total:.2f} s = {parts}; the rest (comparators, tables, "
-              f"plots, writing) {rest:.2f}")
+              f"plots, writing) {rest:.2f} ({load()})")
         print(f"    occ.run/kernel {total / kernel:.1f}; without the adversary's own draws "
               f"{(total - draws) / kernel:.2f} (the kernel alone on cycled pre-generated data "
-              f"and this run's statistics needs: {alone:.2f} s)")
+              f"and this run's statistics needs: {alone:.2f} s); occ.run / (kernel + the "
+              f"draws' bytes written at memory speed, {memory_speed:.2f} s) "
+              f"{total / (kernel + memory_speed):.2f} ({load()})")
 
 
 MEMORY_SCRIPT = """
@@ -482,17 +557,51 @@ def memory() -> None:
           f"{float(out.stdout.strip()):.0f} MB ({time.perf_counter() - start:.0f} s)")
 
 
+def sweeps() -> None:
+    """Cells per second of 96 small cells on 1 and 2 workers (benchmarks/sweep_throughput.py)."""
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    import sweep_throughput
+
+    print(f"\nsweep of small cells ({load()} before)")
+    sweep_throughput.main()
+    print(f"  ({load()} after)")
+
+
+def child(arguments: list[str]) -> None:
+    """``--child optax KIND R d T`` or ``--child eigen NAME d T``: print the jax figures
+    (steady, compile seconds), or ``none`` where jax is not installed."""
+    if arguments[0] == "optax":
+        kind, R, d, T = arguments[1], *map(int, arguments[2:5])
+        result = _optax_time(kind, R, d, T)
+    else:
+        name, d, T = arguments[1], int(arguments[2]), int(arguments[3])
+        shape = next(s for n, dd, s in EIGEN_CASES if n == name and dd == d)
+        result = _eigen_step_jax(shape or (d,), eigen_gradients(d, T))
+    print("none" if result is None else f"{result[0]} {result[1]}")
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        return child(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--T", type=int, default=10_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--eigen-T", type=int, default=2000, help="T of the eigen section")
+    parser.add_argument("--only", default="workloads,eigen,end_to_end,sweeps,memory",
+                        help="comma-separated sections to run")
     args = parser.parse_args()
     if not numba_engine.AVAILABLE:
         sys.exit("the benchmark needs numba: pip install 'occ[numba]'")
-    workloads(args.T)
-    matrix_learners(2000)
-    end_to_end(args.T)
-    if not args.skip_memory:
+    sections = set(args.only.split(","))
+    if "workloads" in sections:
+        workloads(args.T)
+    if "eigen" in sections:
+        matrix_learners(args.eigen_T)
+    if "end_to_end" in sections:
+        end_to_end(args.T)
+    if "sweeps" in sections:
+        sweeps()
+    if "memory" in sections and not args.skip_memory:
         memory()
 
 

@@ -158,6 +158,7 @@ def run(
     repetitions: np.ndarray | list[int] | None = None,
     engine: str = "auto",
     learners: Any = None,
+    summary: bool = True,
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
 
@@ -175,6 +176,8 @@ def run(
     ``"svg"`` or ``"pdf"``; None draws none). ``keep_trajectories`` keeps every iterate
     ``w_t`` (memory grows with T) in ``result.trajectories``. ``progress`` is called with
     the number of steps done in each chunk (each of the two passes counts T steps).
+    ``summary = False`` leaves ``result.summary`` empty where nothing is written (a
+    sweep's cells, whose summaries are made from the collected tables).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T, seeds, seed)
@@ -245,8 +248,9 @@ def run(
         "versions": environment(),
     }
     with np.errstate(over="ignore", invalid="ignore"):
-        summary = summarize(metrics, bounds, facts)
-    result = RunResult(metrics, bounds, summary, meta, facts=facts)
+        table = (summarize(metrics, bounds, facts) if summary or out is not None
+                 else pd.DataFrame())
+    result = RunResult(metrics, bounds, table, meta, facts=facts)
     if keep_trajectories:
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:

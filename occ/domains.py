@@ -137,14 +137,15 @@ class Ball:
             return c + z * scale[:, None]
         if isinstance(precision, DiagonalPrecision):
             return c + weighted_ball_projection(z, precision.p, self.radius, xp)
-        if isinstance(precision, FullPrecision):  # rotate: the ball is rotation invariant
-            rotated = weighted_ball_projection(precision.rotate(z, xp), precision.lam,
-                                               self.radius, xp)
-            return c + precision.unrotate(rotated, xp)
-        if isinstance(precision, KroneckerPrecision):  # Q = Q_L kron Q_R, (67)
-            rotated = weighted_ball_projection(precision.rotate(z, xp), precision._lam(xp),
-                                               self.radius, xp)
-            return c + precision.unrotate(rotated, xp)
+        if isinstance(precision, FullPrecision | KroneckerPrecision):
+            # rotate (the ball is rotation invariant; Q_L kron Q_R by (67)), only where the
+            # step left the ball: a row inside is its own projection, not rotated back
+            outside = xp.linalg.vector_norm(z, axis=-1) > self.radius
+            if not bool(xp.any(outside)):
+                return c + z  # what each row inside gets below: rows stay independent
+            lam = precision.lam if isinstance(precision, FullPrecision) else precision._lam(xp)
+            rotated = weighted_ball_projection(precision.rotate(z, xp), lam, self.radius, xp)
+            return c + xp.where(outside[:, None], precision.unrotate(rotated, xp), z)
         raise NotImplementedError(f"ball projection for {precision.kind} precision")
 
     def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:

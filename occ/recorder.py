@@ -34,7 +34,7 @@ import numpy as np
 
 from occ.backend import to_host
 from occ.learners.facts import LearnerFacts
-from occ.regularizers import inverse_root, safe_eigvalsh
+from occ.regularizers import eigen_power, inverse_root, safe_eigvalsh
 from occ.statistics import Recording, Statistics
 
 Statistics = Statistics  # re-exported: the recorder's product
@@ -191,7 +191,10 @@ class Recorder:
             self.range_max = xp.maximum(self.range_max, high - low)
         if self.recording.outer_products:
             self.O = self.O + g[:, :, None] * g[:, None, :]
-            Q, root = inverse_root(self.O, -0.5, 0.0, xp)
+            if getattr(precision, "outer", None) is not None:  # the learner's decomposition
+                Q, root = precision.Q, eigen_power(precision.outer, -0.5, 0.0, xp)[0]
+            else:
+                Q, root = inverse_root(self.O, -0.5, 0.0, xp)
             y = xp.squeeze(g[:, None, :] @ Q, axis=1)
             self.fact21_matrix = self.fact21_matrix + xp.sum(root * y * y, axis=-1)
         if self.kl:

@@ -17,12 +17,13 @@ and so is its contribution to the dual norm (THEORY.md section 0, "Positive defi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from occ.eigen_update import backward_error
 from occ.roundoff import gamma
 
 
@@ -116,12 +117,19 @@ class FullPrecision:
 
     Zero eigenvalues act as a pseudo-inverse: ``P^{-1} g`` and ``g^T P^{-1} g`` drop the
     null directions (full-matrix AdaGrad's gradients lie in the range of ``O_t``).
+
+    ``outer`` (R, d), where the learner knows it, holds the eigenvalues of
+    ``O_t = sum_{s<=t} g_s g_s^T`` in the same basis ``Q`` (full-matrix AdaGrad's ``A_t`` is a
+    function of ``O_t``): the recorder's Fact 2.1 then reuses this decomposition instead of
+    computing its own (one eigendecomposition per step, shared).
     """
 
     Q: Any
     lam: Any
     error: Any = None
+    outer: Any = None
     kind = "full"
+    _dense: dict = field(default_factory=dict, compare=False, repr=False)
 
     def rotate(self, x: Any, xp: ModuleType) -> Any:
         """Coordinates of x in the eigenbasis, ``Q^T x``, for x of shape (R, ..., d)."""
@@ -156,8 +164,11 @@ class FullPrecision:
         return xp.max(self.lam, axis=-1)
 
     def dense(self, xp: ModuleType) -> Any:
-        """``P`` as an (R, d, d) matrix."""
-        return (self.Q * self.lam[:, None, :]) @ xp.matrix_transpose(self.Q)
+        """``P`` as an (R, d, d) matrix (formed once per precision: ``Gamma_t`` uses it as
+        ``P_t`` at step t and as ``P_{t-1}`` at step t + 1)."""
+        if "P" not in self._dense:
+            self._dense["P"] = (self.Q * self.lam[:, None, :]) @ xp.matrix_transpose(self.Q)
+        return self._dense["P"]
 
     def roundoff(self, xp: ModuleType) -> Any:
         """A bound on ``||dense(P) - P_exact||_2``: the decomposition's error and that of
@@ -186,32 +197,43 @@ def safe_eigh(matrix: Any, xp: ModuleType) -> tuple[Any, Any]:
     """``eigh`` of a batch of symmetric matrices where a row that cannot be decomposed (a
     non-finite entry, or LAPACK's non-convergence) gives NaN eigenvalues and vectors in
     that row alone: the repetition is then marked diverged, and the others go on."""
+    return _safe_decomposition(matrix, xp, vectors=True)
+
+
+def safe_eigvalsh(matrix: Any, xp: ModuleType) -> Any:
+    """The eigenvalues of :func:`safe_eigh` (NaN in a row that cannot be decomposed), by
+    ``eigvalsh``: no eigenvectors are formed (LAPACK's ``syevd`` with ``jobz = 'N'``,
+    about half the work of ``eigh``; the same eigenvalues to ``eigh``'s own round-off)."""
+    return _safe_decomposition(matrix, xp, vectors=False)[0]
+
+
+def _safe_decomposition(matrix: Any, xp: ModuleType, vectors: bool) -> tuple[Any, Any]:
     d = matrix.shape[-1]
     eye = xp.eye(d, dtype=matrix.dtype)
     finite = xp.all(xp.isfinite(xp.reshape(matrix, (matrix.shape[0], d * d))), axis=-1)
     clean = xp.where(finite[:, None, None], matrix, eye)
+
+    def one(m: Any) -> tuple[Any, Any]:
+        return xp.linalg.eigh(m) if vectors else (xp.linalg.eigvalsh(m), None)
+
     try:
-        lam, Q = xp.linalg.eigh(clean)
+        lam, Q = one(clean)
     except np.linalg.LinAlgError:  # non-convergence somewhere: row by row
         lams, Qs, ok = [], [], []
         for r in range(matrix.shape[0]):
             try:
-                lam_r, Q_r = xp.linalg.eigh(clean[r])
+                lam_r, Q_r = one(clean[r])
                 ok.append(True)
             except np.linalg.LinAlgError:
                 lam_r, Q_r = xp.ones((d,), dtype=matrix.dtype), eye
                 ok.append(False)
             lams.append(lam_r)
             Qs.append(Q_r)
-        lam, Q = xp.stack(lams), xp.stack(Qs)
+        lam, Q = xp.stack(lams), (xp.stack(Qs) if vectors else None)
         finite = finite & xp.asarray(ok)
     nan = float("nan")
-    return (xp.where(finite[:, None], lam, nan), xp.where(finite[:, None, None], Q, nan))
-
-
-def safe_eigvalsh(matrix: Any, xp: ModuleType) -> Any:
-    """The eigenvalues of :func:`safe_eigh` (NaN in a row that cannot be decomposed)."""
-    return safe_eigh(matrix, xp)[0]
+    return (xp.where(finite[:, None], lam, nan),
+            xp.where(finite[:, None, None], Q, nan) if vectors else None)
 
 
 def decompose(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any, Any]:
@@ -228,9 +250,19 @@ def decompose(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[
     backward stable; Higham section 20); NaN in a row that could not be decomposed.
     """
     lam, Q = safe_eigh(matrix, xp)
-    d = matrix.shape[-1]
+    values, error = eigen_power(lam, power, floor, xp)
+    return Q, values, error
+
+
+def eigen_power(lam: Any, power: float, floor: float, xp: ModuleType,
+                updates: int = 0) -> tuple[Any, Any]:
+    """``(f(lam), error)`` of :func:`decompose` for eigenvalues ``lam`` (R, d) that are
+    already known (computed by ``eigh``, or kept by a learner's own decomposition); with
+    ``updates`` rank-one updates since the last ``eigh``, the backward error ``delta`` is
+    :func:`occ.eigen_update.backward_error`'s."""
+    d = lam.shape[-1]
     top = xp.max(xp.abs(lam), axis=-1)
-    delta = (gamma(d) * d * top)[:, None]
+    delta = backward_error(d, updates, top)[:, None]
 
     def f(x: Any) -> Any:
         if floor > 0:
@@ -243,7 +275,7 @@ def decompose(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[
 
     values = f(lam)
     error = xp.max(xp.abs(f(lam + delta) - f(lam - delta)), axis=-1)
-    return Q, values, error
+    return values, error
 
 
 def inverse_root(matrix: Any, power: float, floor: float, xp: ModuleType) -> tuple[Any, Any]:
@@ -377,8 +409,10 @@ class KroneckerPrecision:
         old_left, old_right = previous.factors(xp)
         dl = safe_eigvalsh(left - old_left, xp)
         dr = safe_eigvalsh(right - old_right, xp)
-        top_l = xp.max(xp.abs(safe_eigvalsh(left, xp)), axis=-1)
-        top_r = xp.max(xp.abs(safe_eigvalsh(right, xp)), axis=-1)
+        # ||left||_2, ||right||_2: the factors' own eigenvalues c a and b (no decomposition;
+        # the eigenvalues of the formed products differ by their round-off alone)
+        top_l = self.c * xp.max(xp.abs(self.a), axis=-1)
+        top_r = xp.max(xp.abs(self.b), axis=-1)
         low = xp.minimum(xp.min(dl, axis=-1) / top_l, xp.min(dr, axis=-1) / top_r)
         change = xp.maximum(xp.max(xp.abs(dl), axis=-1) / top_l,
                             xp.max(xp.abs(dr), axis=-1) / top_r)

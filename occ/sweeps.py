@@ -347,21 +347,85 @@ def run_cell(cell: Cell, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     Never raises: an error is returned as the cell's status."""
     try:
         _import_plugins(plugins)
-        from occ.api import run
-
-        sc = parse_scenario(copy.deepcopy(cell.data), cell.source or cell.scenario,
-                            cell.data.get("name", "scenario"))
-        sc = dataclasses.replace(sc, learners=(LearnerSpec(cell.label, cell.kind,
-                                                            cell.params),))
-        result = run(sc, T=cell.T, seeds=cell.first + cell.count,
-                     repetitions=np.arange(cell.first, cell.first + cell.count))
-        metrics = result.metrics.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
-        bounds = result.bounds[result.bounds["t"] == cell.T]
-        bounds = bounds.assign(scenario=sc.name, d=sc.d, T=cell.T, cell=cell.key)
-        return {"key": cell.key, "status": "done", "metrics": metrics.to_csv(index=False),
-                "bounds": bounds.to_csv(index=False)}
+        return _tables([cell])[0]
     except Exception as exc:  # recorded, and the sweep goes on
         return {"key": cell.key, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def run_cells(cells: tuple[Cell, ...], plugins: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Compute a group of cells that differ only in their block of repetitions
+    (:func:`group_cells`) in one run over all their repetitions, and split its tables
+    back per cell: each repetition's numbers depend only on its index, so every cell's
+    tables are those :func:`run_cell` gives it alone (held equal, text for text, by the
+    tests). A group that raises is computed cell by cell, so each error is its cell's own.
+    Never raises."""
+    if len(cells) == 1:
+        return [run_cell(cells[0], plugins)]
+    try:
+        _import_plugins(plugins)
+        return _tables(list(cells))
+    except Exception:
+        return [run_cell(cell, plugins) for cell in cells]
+
+
+def _tables(cells: list[Cell]) -> list[dict[str, Any]]:
+    from occ.api import run
+
+    cell = cells[0]
+    sc = parse_scenario(copy.deepcopy(cell.data), cell.source or cell.scenario,
+                        cell.data.get("name", "scenario"))
+    sc = dataclasses.replace(sc, learners=(LearnerSpec(cell.label, cell.kind, cell.params),))
+    repetitions = np.concatenate([np.arange(c.first, c.first + c.count) for c in cells])
+    result = run(sc, T=cell.T, seeds=int(repetitions.max()) + 1, repetitions=repetitions,
+                 summary=False)  # a cell keeps its metrics and bounds only
+    outcomes = []
+    def block(frame: pd.DataFrame, c: Cell) -> pd.DataFrame:
+        return frame[(frame["seed"] >= c.first) & (frame["seed"] < c.first + c.count)]
+
+    for c in cells:
+        metrics = block(result.metrics, c).assign(scenario=sc.name, d=sc.d, T=c.T, cell=c.key)
+        bounds = block(result.bounds[result.bounds["t"] == c.T], c)
+        bounds = bounds.assign(scenario=sc.name, d=sc.d, T=c.T, cell=c.key)
+        outcomes.append({"key": c.key, "status": "done",
+                         "metrics": metrics.to_csv(index=False),
+                         "bounds": bounds.to_csv(index=False)})
+    return outcomes
+
+
+GROUP_WORK = 10**6
+"""A cell of at most this many repetition-steps times coordinates (``T count d``) is small:
+its run's fixed costs (parsing, tables, bound evaluation) outweigh its steps, so it is
+computed in one run with the other blocks of its configuration (:func:`group_cells`)."""
+MAX_GROUP = 64
+"""At most this many cells in one group."""
+
+
+def group_cells(cells: list[Cell], workers: int) -> list[tuple[Cell, ...]]:
+    """The tasks of a sweep: small cells that differ only in their block of repetitions
+    grouped (in their order, at most ``MAX_GROUP`` each, and split so that there are at
+    least ``2 workers`` tasks where the cells allow it), every other cell alone."""
+    buckets: dict[str, list[Cell]] = {}
+    tasks: list[Any] = []
+    for cell in cells:
+        work = cell.T * cell.count * int(cell.data.get("d", 1) or 1) * max(
+            1, math.prod(int(x) for x in (cell.data.get("shape") or [1])))
+        if work > GROUP_WORK:
+            tasks.append((cell,))
+            continue
+        config = {k: v for k, v in cell.config.items() if k not in ("first", "count",
+                                                                    "seeds", "block")}
+        same = json.dumps([cell.scenario, cell.T, cell.label, cell.kind, cell.params, config,
+                           cell.source], sort_keys=True, default=str)
+        if same not in buckets:
+            buckets[same] = []
+            tasks.append(buckets[same])
+        buckets[same].append(cell)
+    size = max(1, min(MAX_GROUP, -(-len(cells) // (2 * max(workers, 1)))))
+    out: list[tuple[Cell, ...]] = []
+    for task in tasks:
+        task = list(task)
+        out.extend(tuple(task[i:i + size]) for i in range(0, len(task), size))
+    return out
 
 
 def _store(cell: Cell, outcome: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -495,28 +559,43 @@ def _compute(cells: list[Cell], folder: Path, executor: str, workers: int | None
 
 def _schedule(cells: list[Cell], folder: Path, submit: Callable, width: int,
               progress: Callable | None, plugins: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Submit cells, at most ``width`` in flight, each under its lock; write each result
-    here, on the client, as it arrives. A cell locked by another runner is put aside and
-    taken once it is free (done by then, or left by a runner that died). ``submit(cell,
-    plugins)`` returns a future; a future whose worker died raises
-    :class:`BrokenWorkerError` and the cell is resubmitted once."""
-    queue = list(cells)
-    waiting: list[Cell] = []
+    """Submit tasks (:func:`group_cells`: small cells grouped), at most ``width`` in
+    flight, each cell under its lock; write each cell's result here, on the client, as
+    its task returns. A cell locked by another runner is put aside and taken once it is
+    free (done by then, or left by a runner that died). ``submit(cells, plugins)`` returns
+    a future of their outcomes; a future whose worker died raises
+    :class:`BrokenWorkerError` and each of its cells is resubmitted once, alone (so a cell
+    that kills its worker fails by itself)."""
+    queue: list[tuple[Cell, ...]] = group_cells(list(cells), max(1, width // 2))
+    waiting: list[tuple[Cell, ...]] = []
     attempts: dict[str, int] = {}
     outcomes: list[dict[str, Any]] = []
-    inflight: dict[Any, tuple[Cell, CellLock]] = {}
+    inflight: dict[Any, list[tuple[Cell, CellLock]]] = {}
+
+    def finish(cell: Cell, lock: CellLock, outcome: dict[str, Any]) -> None:
+        try:
+            outcome = _store(cell, outcome, folder)
+        finally:
+            lock.release()
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
     try:
         while queue or inflight or waiting:
             while queue and len(inflight) < width:
-                cell = queue.pop(0)
-                lock = CellLock(folder, cell.key)
-                if not lock.acquire():
-                    waiting.append(cell)
-                    continue
-                if (folder / f"{cell.key}.csv").is_file():  # finished by another runner
-                    lock.release()
-                    continue
-                inflight[submit(cell, plugins)] = (cell, lock)
+                held = []
+                for cell in queue.pop(0):
+                    lock = CellLock(folder, cell.key)
+                    if not lock.acquire():
+                        waiting.append((cell,))
+                        continue
+                    if (folder / f"{cell.key}.csv").is_file():  # finished by another runner
+                        lock.release()
+                        continue
+                    held.append((cell, lock))
+                if held:
+                    inflight[submit(tuple(c for c, _ in held), plugins)] = held
             if not inflight:
                 if waiting:  # only cells another runner holds: wait for them
                     futures.wait([], timeout=0.2)
@@ -524,29 +603,33 @@ def _schedule(cells: list[Cell], folder: Path, submit: Callable, width: int,
                 continue
             done, _ = futures.wait(list(inflight), return_when=futures.FIRST_COMPLETED)
             for handle in done:
-                cell, lock = inflight.pop(handle)
+                held = inflight.pop(handle)
                 try:
-                    try:
-                        outcome = handle.result()
-                    except BrokenWorkerError:
+                    results = handle.result()
+                except BrokenWorkerError:
+                    retry = []
+                    for cell, lock in held:
                         attempts[cell.key] = attempts.get(cell.key, 0) + 1
                         if attempts[cell.key] <= 1:
-                            queue.insert(0, cell)
-                            continue
-                        outcome = {"key": cell.key, "status": "failed",
-                                   "error": "its worker process died twice; retried on resume"}
-                    except Exception as exc:  # the task itself could not run
-                        outcome = {"key": cell.key, "status": "failed",
-                                   "error": f"{type(exc).__name__}: {exc}"}
-                    outcome = _store(cell, outcome, folder)
-                finally:
-                    lock.release()
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
+                            lock.release()
+                            retry.append((cell,))
+                        else:
+                            finish(cell, lock, {"key": cell.key, "status": "failed", "error":
+                                                "its worker process died twice; retried on "
+                                                "resume"})
+                    queue[0:0] = retry
+                    continue
+                except Exception as exc:  # the task itself could not run
+                    results = [{"key": cell.key, "status": "failed",
+                                "error": f"{type(exc).__name__}: {exc}"} for cell, _ in held]
+                by_key = {r.get("key"): r for r in results}
+                for cell, lock in held:
+                    finish(cell, lock, by_key.get(cell.key, {
+                        "key": cell.key, "status": "failed", "error": "no result returned"}))
     finally:
-        for _, lock in inflight.values():
-            lock.release()
+        for held in inflight.values():
+            for _, lock in held:
+                lock.release()
     return outcomes
 
 
@@ -611,16 +694,16 @@ class _Pool:
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init, initargs=(self.plugins, os.getpid()))
 
-    def submit(self, cell: Cell, plugins: tuple[str, ...]) -> futures.Future:
+    def submit(self, cells: tuple[Cell, ...], plugins: tuple[str, ...]) -> futures.Future:
         outer: futures.Future = futures.Future()
         with _no_interrupt():  # a worker started now inherits SIGINT blocked
             if getattr(self.pool, "_broken", False):
                 self._replace()
             try:
-                inner = self.pool.submit(run_cell, cell, plugins)
+                inner = self.pool.submit(run_cells, cells, plugins)
             except futures.process.BrokenProcessPool:
                 self._replace()
-                inner = self.pool.submit(run_cell, cell, plugins)
+                inner = self.pool.submit(run_cells, cells, plugins)
 
         def relay(f: futures.Future) -> None:
             try:
@@ -711,9 +794,9 @@ def _dask(workers: int | None, scheduler: str | None) -> tuple[Callable, Callabl
                                processes=True, dashboard_address=None)
         client = Client(cluster)
 
-    def submit(cell: Cell, plugins: tuple[str, ...]) -> Any:
+    def submit(cells: tuple[Cell, ...], plugins: tuple[str, ...]) -> Any:
         outer: futures.Future = futures.Future()
-        task = client.submit(run_cell, cell, plugins, pure=False)
+        task = client.submit(run_cells, cells, plugins, pure=False)
 
         def relay(f: Any) -> None:
             try:

@@ -21,6 +21,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from occ.draws import fill_standard_normal
+
 
 class LossFamily(Protocol):
     """A class of convex losses ``l_t(w) = f(params_t, w)`` with an exact comparator.
@@ -214,13 +216,17 @@ def stack_streams(
     ``standard_normal`` and ``random`` fill in place and release the GIL, so for large
     draws the repetitions are spread over the cores' threads: each generator fills its own
     block, so the numbers are the same whatever the threads (2 cores: 1.75x faster).
+    ``standard_normal`` is NumPy's ziggurat compiled (:func:`occ.draws.fill_standard_normal`:
+    the same numbers, ~3x faster).
     ``transform`` (in place, elementwise) is applied to each repetition's (n, d) block in
     the same thread, right after its draw."""
     out = np.empty((len(rngs), n, d))
 
     def fill(s: int) -> None:
         draw = getattr(rngs[s][stream], method)
-        if method in ("standard_normal", "random"):
+        if method == "standard_normal":  # compiled, the same numbers (occ.draws)
+            fill_standard_normal(rngs[s][stream], out[s])
+        elif method == "random":
             draw(out=out[s])  # fills in place, no temporary
         else:
             out[s] = draw(size=(n, d))

@@ -15,7 +15,11 @@ Both are mirror descent with a monotone preconditioner and project in their own
   0 here as in the notes). A coordinate whose gradients have all been 0 has ``A_ii = 0``
   and does not move.
 * ``adagrad_full``: ``O_t = eps0 I + sum g g^T``, ``A_t = O_t^{1/2}``, constant
-  ``eta = D0`` (eq. (36)). ``O_t^{1/2}`` comes from a batched ``eigh`` with eigenvalues
+  ``eta = D0`` (eq. (36)). ``O_t^{1/2}`` comes from the eigendecomposition of ``O_t``,
+  kept from step to step: the previous factors updated by the rank-one ``g_t g_t^T``
+  (secular equation, :mod:`occ.eigen_update`; equal to ``eigh``'s to round-off, with its
+  round-off bound) and recomputed by a batched ``eigh`` every ``eigen_update.REFRESH``
+  steps; the recorder's Fact 2.1 reuses it. Eigenvalues are
   floored at ``eps0`` (round-off only: ``O_t >= eps0 I`` exactly); with ``eps0 = 0`` zero
   eigenvalues stay zero and the step uses the pseudo-inverse (``g_t`` lies in the range
   of ``O_t``). The ``A_t``-norm projection needs ``A_t > 0``, so ``eps0 > 0`` is required
@@ -31,12 +35,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from occ.backend import to_device
+from occ.eigen_update import REFRESH, rank_one_update
 from occ.elementwise import sqrt, where
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
 from occ.learners.facts import BoundParameters, KernelStep, LearnerFacts, StepArguments
 from occ.params import Choice, Real, RealVector, param
-from occ.regularizers import DiagonalPrecision, FullPrecision, decompose
+from occ.regularizers import DiagonalPrecision, FullPrecision, eigen_power, safe_eigh
 
 SCALINGS = ("none", "D0", "per_coordinate")
 CLAIMS = {"none": {"eq32", "eq37"}, "D0": {"eq32", "sec311", "sec311_dinf", "sec311_literal"},
@@ -154,6 +159,9 @@ class FullState(NamedTuple):
     Q: Any  # (R, d, d) eigenvectors of the last A_t
     lam: Any  # (R, d) eigenvalues of the last precision A_t / eta
     error: Any  # (R,) round-off bound of that precision (occ.regularizers.decompose)
+    eig: Any = None  # (R, d) eigenvalues of O_t in the basis Q, ascending
+    updates: int = 0  # rank-one updates of (Q, eig) since the last eigh (occ.eigen_update)
+    eps0: float = 0.0  # O_0 = eps0 I: O_t - eps0 I = sum g g^T has eigenvalues eig - eps0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,21 +195,42 @@ class AdagradFull(LearnerConfig):
         eye = xp.eye(d, dtype=xp.float64)
         O = xp.zeros((R, d, d), dtype=xp.float64) + self.eps0 * eye
         return FullState(w, 0, O, xp.zeros((R, d, d), dtype=xp.float64) + eye,
-                         xp.zeros((R, d), dtype=xp.float64), xp.zeros((R,), dtype=xp.float64))
+                         xp.zeros((R, d), dtype=xp.float64), xp.zeros((R,), dtype=xp.float64),
+                         None, 0, float(self.eps0))
 
     def update(self, state: FullState, g: Any,
                xp: ModuleType | None = None) -> tuple[Any, FullState]:
         xp = self._xp(xp, g)
         R, d = g.shape
         O = state.O + g[:, :, None] * g[:, None, :]
-        Q, root, error = decompose(O, 0.5, self.eps0, xp)
+        lam, Q, updates = self._decompose(state, O, g, xp)
+        root, error = eigen_power(lam, 0.5, self.eps0, xp, updates)
         eta = per_row(self.step_size(d), R, xp)
         precision = FullPrecision(Q, root / eta[:, None], error / eta)
         w_next = self.project(state.w - precision.solve(g, xp), precision, xp)
-        return w_next, FullState(w_next, state.count + 1, O, Q, precision.lam, precision.error)
+        return w_next, FullState(w_next, state.count + 1, O, Q, precision.lam, precision.error,
+                                 lam, updates, float(self.eps0))
+
+    @staticmethod
+    def _decompose(state: FullState, O: Any, g: Any, xp: ModuleType) -> tuple[Any, Any, int]:
+        """``O_t = Q diag(lam) Q^T``: the previous factors updated by ``g g^T``
+        (:func:`occ.eigen_update.rank_one_update`, NumPy with numba) for
+        ``eigen_update.REFRESH - 1`` steps out of ``REFRESH``, else (the first step, every
+        ``REFRESH``-th, a non-finite gradient, a failed update, other namespaces) ``eigh``
+        of the accumulated ``O_t``. Returns ``(lam, Q, updates since that eigh)``."""
+        if (rank_one_update is not None and xp is np and state.eig is not None
+                and state.updates + 1 < REFRESH and bool(np.all(np.isfinite(g)))):
+            Q, lam, ok = rank_one_update(state.Q, state.eig, g)
+            if bool(np.all(ok)):
+                return lam, Q, state.updates + 1
+        lam, Q = safe_eigh(O, xp)
+        return lam, Q, 0
 
     def geometry(self, state: FullState) -> FullPrecision:
-        return FullPrecision(state.Q, state.lam, state.error)
+        """``P_t = O_t^{1/2}/eta``, with the eigenvalues of ``O_t - eps0 I`` (Fact 2.1's
+        matrix) in the same basis: the recorder reuses this step's decomposition."""
+        outer = None if state.eig is None else state.eig - state.eps0
+        return FullPrecision(state.Q, state.lam, state.error, outer)
 
     def facts(self, d: int) -> LearnerFacts:
         return self._facts(

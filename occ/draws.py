@@ -1,0 +1,39 @@
+"""Compiled fills of NumPy generators: the same numbers, faster.
+
+``Generator.standard_normal(out=...)`` costs ~12-14 ns a number on the development machine;
+the same ziggurat of the same ``PCG64`` stream written as a loop under numba (which
+implements ``Generator.standard_normal`` with NumPy's algorithm, on the generator's own
+bit-generator state) costs ~4.5 ns, and leaves the generator in the same state. So
+:func:`fill_standard_normal` returns the numbers NumPy would, bit for bit
+(tests/test_draws.py holds them equal, state included), and releases the GIL: the
+adversaries' drawing threads run it in parallel, one generator each. Without numba, or
+for another bit generator, it is NumPy's own fill.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is in the base install
+    numba = None
+
+_compiled = None
+if numba is not None:
+    @numba.njit(nogil=True, cache=True)
+    def _compiled(generator: np.random.Generator, out: np.ndarray) -> None:  # pragma: no cover
+        flat = out.reshape(-1)
+        for i in range(flat.size):
+            flat[i] = generator.standard_normal()
+
+
+def fill_standard_normal(generator: np.random.Generator, out: np.ndarray) -> None:
+    """``generator.standard_normal(out=out)`` for a C-contiguous float64 ``out``, compiled
+    where numba is installed and the bit generator is PCG64 (the same numbers, the same
+    state after)."""
+    if (_compiled is not None and isinstance(generator.bit_generator, np.random.PCG64)
+            and out.dtype == np.float64 and out.flags.c_contiguous):
+        _compiled(generator, out)
+    else:
+        generator.standard_normal(out=out)
