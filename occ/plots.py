@@ -3,10 +3,7 @@ applicable bound dashed, and a sqrt(t) guide."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -449,43 +446,10 @@ def _draw_one(path: Path, draw: Any, write: Any) -> str:
 
 
 def _draw_jobs(jobs: list[tuple[Path, Any]], write: Any) -> dict[Path, str]:
-    """Draw every figure; with two cores or more and ``os.fork``, the first (the largest,
-    regret.png) in a forked child while this process draws the others: drawing is pure
-    Python, so threads would not overlap (measured: the default scenario's figures in 0.55
-    s of wall time instead of 0.85). The child inherits matplotlib already imported, writes
-    its figure atomically like the parent, reports through a pipe and leaves with
-    ``os._exit`` whatever happens (never running the caller's code); the parent kills and
-    reaps it if interrupted. Returns why each figure not drawn was not, by path."""
-    fork = getattr(os, "fork", None)
-    if len(jobs) < 2 or fork is None or (os.cpu_count() or 1) < 2:
-        return {path: why for path, draw in jobs if (why := _draw_one(path, draw, write))}
-    read_end, write_end = os.pipe()
-    pid = fork()
-    if pid == 0:  # the child: one figure, then out, whatever happens
-        status = 1
-        try:
-            os.close(read_end)
-            why = _draw_one(*jobs[0], write)
-            os.write(write_end, why.encode("utf-8", "replace")[:60000])
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        try:
-            failed = {path: why for path, draw in jobs[1:]
-                      if (why := _draw_one(path, draw, write))}
-            message = pipe.read().decode("utf-8", "replace")
-            _, status = os.waitpid(pid, 0)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            raise
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0 and not message:
-        message = f"{jobs[0][0].name} (its drawing process ended with {code})"
-    return ({jobs[0][0]: message} if message else {}) | failed
+    """Draw every figure, one after the other; returns why each figure not drawn was not,
+    by path. (Drawing them in a forked child was tried: no faster on a busy 2-core machine,
+    and unsafe in a process where JAX's threads run, as with the optax adapter.)"""
+    return {path: why for path, draw in jobs if (why := _draw_one(path, draw, write))}
 
 
 def _plot_dimension(final: pd.DataFrame, bounds: pd.DataFrame, path: Path) -> None:

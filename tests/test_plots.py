@@ -125,26 +125,3 @@ def test_a_result_plots_itself_and_shows_as_a_table(default_run) -> None:
     html = default_run._repr_html_()
     assert "<table" in html and "sgd_constant" in html
 
-
-def test_figures_drawn_in_a_forked_child_are_those_drawn_serially(default_run, tmp_path,
-                                                                 monkeypatch) -> None:
-    forked = {p.name: p.read_bytes() for p in plots.plot_all(default_run, tmp_path / "a")}
-    monkeypatch.setattr(plots.os, "cpu_count", lambda: 1)  # one core: no child
-    serial = {p.name: p.read_bytes() for p in plots.plot_all(default_run, tmp_path / "b")}
-    assert set(forked) == set(serial) == {"regret.png", "average_regret.png"}
-    assert forked == serial
-
-
-def test_an_interrupted_drawing_child_never_runs_the_callers_code(default_run, tmp_path,
-                                                                 monkeypatch) -> None:
-    def interrupted(result, path, title=None):
-        raise KeyboardInterrupt  # not an Exception: the child must still leave at once
-
-    monkeypatch.setattr(plots, "plot_run", interrupted)
-    parent = plots.os.getpid()
-    with pytest.raises(occ.errors.FigureError, match=r"regret.png \(its drawing process "
-                       r"ended with 1\)"):
-        plots.plot_all(default_run, tmp_path)
-    assert plots.os.getpid() == parent  # this is the parent, not a child returning here
-    assert (tmp_path / "average_regret.png").stat().st_size > 0
-    assert not (tmp_path / "regret.png").exists()
