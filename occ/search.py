@@ -262,9 +262,6 @@ def search(
     kind, bound = parse_objective(objective)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T=T)
-    if sc.shape is not None:
-        raise OccError(f"{sc.path or sc.name}: search takes vector parameters (no shape = "
-                       "[m, n])")
     spec = _learner_spec(sc, learner)
     if bound is not None:
         facts = expand_learner(spec.label, spec.kind, spec.params, sc.domain, np.arange(1),

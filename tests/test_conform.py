@@ -1,10 +1,12 @@
 """``occ conform``: every exact pair of optax / torch.optim and occ's reference learner
 matches to 1e-9 on the three streams, a wrong convention is caught (exit 1), the known
-adafactor difference is reported where it starts, and the README shows every pair."""
+differences (adafactor's decay, Muon's layout in optax and bfloat16 in torch) are what
+their reasons say, and the README shows every pair."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +14,31 @@ import pytest
 
 from occ import conform
 from occ.cli import cli
+from occ.learners import LEARNERS
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {("torch", "SGD"), ("torch", "Adagrad"), ("torch", "RMSprop"), ("torch", "Adam"),
             ("torch", "AdamW"), ("optax", "sgd"), ("optax", "adagrad"), ("optax", "rmsprop"),
             ("optax", "adam"), ("optax", "adamw"), ("optax", "amsgrad"),
-            ("optax", "adafactor")}
+            ("optax", "adafactor"),
+            # issue 18's learners
+            ("optax", "lion"), ("optax", "optax.contrib.adopt"),
+            ("optax", "optax.contrib.schedule_free_adamw"), ("optax", "optax.contrib.muon"),
+            ("torch", "Muon")}
+KNOWN = {("optax", "adafactor", (2, 4)), ("optax", "optax.contrib.muon", (2, 4)),
+         ("torch", "Muon", (3, 3))}
 
 
 def test_the_table_covers_every_required_optimizer() -> None:
     assert {(p.library, p.optimizer) for p in conform.PAIRS} >= REQUIRED
     assert any(p.keywords.get("amsgrad") for p in conform.PAIRS if p.library == "torch")
     assert all(p.convention for p in conform.PAIRS)
-    assert [p for p in conform.PAIRS if not p.exact] == [
-        p for p in conform.PAIRS if p.optimizer == "adafactor"]
+    assert {(p.library, p.optimizer, p.shape) for p in conform.PAIRS if not p.exact} == KNOWN
+    # every issue-18 learner has an exact pair, and every pair names a registered learner
+    exact = {p.learner for p in conform.PAIRS if p.exact}
+    assert {"lion", "adopt", "schedule_free_adamw", "muon"} <= exact
+    assert {p.learner for p in conform.PAIRS} <= set(LEARNERS)
+    assert len({p.label for p in conform.PAIRS}) == len(conform.PAIRS)  # reasons by label
 
 
 def test_occ_conform_prints_every_pair_and_exits_0(capsys) -> None:
@@ -34,9 +47,11 @@ def test_occ_conform_prints_every_pair_and_exits_0(capsys) -> None:
     assert code == 0, out
     rows = [line for line in out.splitlines() if line.startswith(("optax.", "torch."))]
     assert len(rows) == len(conform.PAIRS) * len(conform.STREAMS)
-    exact = [r for r, (p, _) in zip(rows, [(p, s) for p in conform.PAIRS
-                                           for s in conform.STREAMS], strict=True) if p.exact]
+    cases = [(p, s) for p in conform.PAIRS for s in conform.STREAMS]
+    exact = [r for r, (p, s) in zip(rows, cases, strict=True) if p.exact and s not in p.skip]
     assert all(r.endswith("matches") for r in exact)
+    skipped = [r for r, (p, s) in zip(rows, cases, strict=True) if s in p.skip]
+    assert skipped and all("skipped: eps = 0" in r for r in skipped)
     assert "known difference, optax.adafactor" in out
 
 
@@ -64,6 +79,34 @@ def test_adafactor_agrees_on_the_first_step_only() -> None:
     same = dataclasses.replace(pair, hyperparameters={**pair.hyperparameters,
                                                       "beta": b / (1 - b)})
     assert conform.compare(same, "gaussian", 3).first_step == 0
+
+
+def test_a_nan_iterate_is_an_infinite_deviation() -> None:
+    # the skipped stream of schedule-free AdamW: optax's 0/0 where no gradient has come
+    pair = next(p for p in conform.PAIRS if p.skip)
+    outcome = conform.compare(dataclasses.replace(pair, skip={}), "sparse", 5)
+    assert outcome.failed and outcome.deviation == np.inf and outcome.first_step == 2
+
+
+def test_muon_layout_is_the_width_scale_alone() -> None:
+    # from w_1 = 0 both take the same orthogonalized step, optax's scaled by
+    # sqrt(max(1, n/m)) = sqrt(2) on a 2 x 4 W, occ's by sqrt(max(1, m/n)) = 1
+    pair = next(p for p in conform.PAIRS if p.optimizer.endswith("muon") and not p.exact)
+    outcome = conform.compare(pair, "gaussian", 2)
+    assert outcome.first_step == 2
+    assert outcome.deviation == pytest.approx(1 - 1 / math.sqrt(2), rel=1e-12)
+
+
+def test_torch_muon_is_exact_with_newton_schulz_in_float64(monkeypatch) -> None:
+    import torch.optim._muon as torch_muon
+    from test_modern_conformance import _float64_newton_schulz
+
+    pair = next(p for p in conform.PAIRS if p.optimizer == "Muon")
+    assert conform.compare(pair, "gaussian", 20).first_step == 2  # bfloat16, as shipped
+    monkeypatch.setattr(torch_muon, "_zeropower_via_newtonschulz", _float64_newton_schulz)
+    for stream in conform.STREAMS:
+        outcome = conform.compare(dataclasses.replace(pair, reason=""), stream, 20)
+        assert not outcome.failed and outcome.deviation <= 1e-12, (stream, outcome)
 
 
 def test_the_reddi_stream_is_the_cycle() -> None:

@@ -8,7 +8,9 @@ couple coordinates (LBFGS, a norm-based rule); ``elementwise = true`` puts a row
 repetitions in one (R, d) tensor under one optimizer, which is the same computation only
 for optimizers that act coordinate by coordinate (SGD, Adagrad, RMSprop, Adam, AdamW; a
 test holds the two equal). Each step sets ``p.grad = g_t``, calls ``optimizer.step()``,
-projects the result onto V (Euclidean) and writes the projection back into ``p``.
+projects the result onto V (Euclidean) and writes the projection back into ``p``. Where
+the scenario has a ``shape = [m, n]``, each repetition's tensor is the (m, n) matrix (row
+major, as occ's matrix learners read w), so matrix optimizers (``Muon``) run.
 
 The optimizers keep their state inside torch objects that the learner's state holds by
 reference: a state is advanced once (as the harness does), never replayed.
@@ -51,7 +53,8 @@ def optimizer_class(target: str, field: str) -> type:
 def torch_class(target: str, field: str) -> type:
     optimizer = optimizer_class(target, field)
     extra = [("elementwise", Any, param(False, Boolean(), "one tensor for a row group's "
-                                        "repetitions (optimizers acting per coordinate)"))]
+                                        "repetitions (optimizers acting per coordinate)")),
+             ("shape", Any, dataclasses.field(default=None, compare=False))]
     cls = make_class(TorchLearner, "torch", target, field, target,
                      inspect.signature(optimizer), ("params",), extra)
     cls.optimizer = optimizer
@@ -65,6 +68,11 @@ class TorchLearner(LibraryLearner):
     optimizer = None
     elementwise = False
 
+    def _layout(self, rows: np.ndarray) -> np.ndarray:
+        """Rows (k, d) as the optimizer's parameters: (k, m, n) where the scenario has a
+        ``shape`` (row-major, as occ's matrix learners read w), else unchanged."""
+        return rows.reshape(len(rows), *self.shape) if self.shape is not None else rows
+
     def init(self, w1: Any, xp: ModuleType | None = None) -> LibraryState:
         import torch
 
@@ -75,7 +83,7 @@ class TorchLearner(LibraryLearner):
         for rows, kwargs in self.row_groups(host.shape[0]):
             blocks = [rows] if self.elementwise else [rows[i:i + 1] for i in range(len(rows))]
             for block in blocks:
-                tensor = torch.tensor(host[block], dtype=torch.float64)
+                tensor = torch.tensor(self._layout(host[block]), dtype=torch.float64)
                 if not self.elementwise:
                     tensor = tensor[0].clone()
                 p = torch.nn.Parameter(tensor)
@@ -90,14 +98,14 @@ class TorchLearner(LibraryLearner):
         G = np.asarray(to_host(g), dtype=np.float64)
         y = np.empty_like(G)
         for block, p, optimizer in state.groups:
-            grad = torch.from_numpy(np.ascontiguousarray(G[block]))
+            grad = torch.from_numpy(np.ascontiguousarray(self._layout(G[block])))
             p.grad = grad if self.elementwise else grad[0]
             optimizer.step()
-            y[block] = p.detach().numpy()
+            y[block] = p.detach().numpy().reshape(len(block), -1)
         w_next = self.project(to_device(y, xp), None, xp)
         host = np.asarray(to_host(w_next))
         with torch.no_grad():
             for block, p, _ in state.groups:
-                value = torch.from_numpy(np.ascontiguousarray(host[block]))
+                value = torch.from_numpy(np.ascontiguousarray(self._layout(host[block])))
                 p.copy_(value if self.elementwise else value[0])
         return w_next, LibraryState(w_next, state.count + 1, state.groups)
