@@ -193,6 +193,23 @@ PAIRS: tuple[Pair, ...] = (
                 "one function in float64 they agree to 1e-10 "
                 "(tests/test_modern_conformance.py).",
          shape=(3, 3)),
+    # parameter-free learners: optax.contrib's updates, learning_rate = 1 (their default)
+    Pair("optax", "optax.contrib.cocob", {"learning_rate": 1.0, "alpha": 100.0, "eps": 1e-8},
+         "cocob", {"alpha": 100.0, "eps": 1e-8},
+         "COCOB-Backprop (Orabona and Tommasi 2017, Alg. 2) as optax writes it: L_0 = eps, "
+         "no weight decay"),
+    Pair("optax", "optax.contrib.dog", {"learning_rate": 1.0, "eps": 1e-8},
+         "dog", {"init_step": "heuristic", "r_eps": 1e-6, "eps": 1e-8},
+         "DoG: eta_t = rbar_t / sqrt(sum ||g||^2 + eps), rbar_0 = r_eps (1 + ||w_1||) (optax's "
+         "init_step = ('heuristic', 1e-6))"),
+    Pair("optax", "optax.contrib.dowg", {"learning_rate": 1.0, "eps": 1e-4},
+         "dowg", {"r0_sq": 1e-4, "eps": 1e-4},
+         "DoWG: eta_t = rbar_t^2 / (sqrt(sum rbar_s^2 ||g_s||^2) + eps); optax's "
+         "init_estim_sq_dist = None means eps, occ's r0_sq = 1e-4"),
+    Pair("optax", "optax.contrib.prodigy", {"learning_rate": 1.0},
+         "prodigy", {},
+         "Prodigy (Mishchenko and Defazio 2023, Alg. 3) with a constant schedule 1; betas = "
+         "(beta1, beta2), beta3 = sqrt(beta2), d_0 = estim_lr0 = 1e-6"),
 )
 
 
