@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from occ.eigen_update import backward_error
 from occ.roundoff import gamma
 
 
@@ -262,6 +261,8 @@ def eigen_power(lam: Any, power: float, floor: float, xp: ModuleType,
     :func:`occ.eigen_update.backward_error`'s."""
     d = lam.shape[-1]
     top = xp.max(xp.abs(lam), axis=-1)
+    from occ.eigen_update import backward_error  # numba and LAPACK: only where used
+
     delta = backward_error(d, updates, top)[:, None]
 
     def f(x: Any) -> Any:

@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from occ.backend import to_device
-from occ.eigen_update import REFRESH, rank_one_update
 from occ.elementwise import sqrt, where
 from occ.errors import ParameterError
 from occ.learners.base import LearnerConfig, as_batch, per_row
@@ -218,6 +217,8 @@ class AdagradFull(LearnerConfig):
         ``eigen_update.REFRESH - 1`` steps out of ``REFRESH``, else (the first step, every
         ``REFRESH``-th, a non-finite gradient, a failed update, other namespaces) ``eigh``
         of the accumulated ``O_t``. Returns ``(lam, Q, updates since that eigh)``."""
+        from occ.eigen_update import REFRESH, rank_one_update  # numba: only where used
+
         if (rank_one_update is not None and xp is np and state.eig is not None
                 and state.updates + 1 < REFRESH and bool(np.all(np.isfinite(g)))):
             Q, lam, ok = rank_one_update(state.Q, state.eig, g)
