@@ -141,7 +141,7 @@ def test_full_adagrad_without_numba_path_is_the_same(monkeypatch: pytest.MonkeyP
         return state.w, state.lam, state.error
 
     w, lam, error = run()
-    monkeypatch.setattr("occ.learners.adagrad.rank_one_update", None)
+    monkeypatch.setattr("occ.eigen_update.rank_one_update", None)
     w_direct, lam_direct, error_direct = run()
     assert np.max(np.abs(w - w_direct)) <= RELATIVE
     assert np.max(np.abs(lam - lam_direct)) <= RELATIVE * np.max(lam_direct)

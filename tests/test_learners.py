@@ -173,7 +173,7 @@ def test_strict_namespace_equals_numpy(name, case, monkeypatch) -> None:
     """The kernels use only the array API: array_api_strict gives the NumPy numbers. NumPy's
     compiled rank-one eigen-updates (full AdaGrad; held equal to eigh's at 1e-9 in
     test_eigen_update.py) are switched off: both sides take eigh, as other namespaces do."""
-    monkeypatch.setattr("occ.learners.adagrad.rank_one_update", None)
+    monkeypatch.setattr("occ.eigen_update.rank_one_update", None)
     rng = np.random.default_rng(3)
     g = rng.normal(size=(10, 3, 4))
     learner = ready(make_learner(name, domain=Ball(radius=1.0), **case), g, np.zeros((3, 4)))
