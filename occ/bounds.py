@@ -441,8 +441,8 @@ _register(
           _claimed("ftrl_sqrt"), lambda s, f: [],
           lambda s, f: (s.D1**2 / (2 * _column(f.parameters.c)) + _column(f.parameters.c)
                         * s.L**2) * np.sqrt(s.t[None, :])),
-    Bound("optimistic", "D_1^2/(2 eta) + eta/2 sum_t ||g_t - g_{t-1}||^2  (optimistic OGD, "
-          "m_t = g_{t-1}; Rakhlin-Sridharan 2013 Lemma 1)",
+    Bound("optimistic", "D_1^2/(2 eta) + eta/2 sum_t ||g_t - m_t||^2  (optimistic OGD, "
+          "m_1 = 0, m_t = g_{t-1} or the learner's fixed hint; Rakhlin-Sridharan 2013 Lemma 1)",
           _claimed("optimistic"), lambda s, f: [],
           lambda s, f: s.D1**2 / (2 * _column(f.parameters.eta))
           + _column(f.parameters.eta) / 2 * s.gradient_variation, VARIATION),

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from occ.backend import to_host
+from occ.backend import to_device, to_host
 from occ.learners.facts import LearnerFacts
 from occ.regularizers import eigen_power, inverse_root, safe_eigvalsh
 from occ.statistics import Recording, Statistics
@@ -182,9 +182,11 @@ class Recorder:
             rank = xp.sum(xp.astype(singular > tolerance[:, None], xp.float64), axis=-1)
             self.max_rank = xp.maximum(self.max_rank, rank)
         if self.recording.gradient_variation:
-            change = g - self.previous_gradient
+            change = g - self.previous_gradient  # m_t: 0 at t = 1, then g_{t-1} or m
             self.variation = self.variation + xp.sum(change * change, axis=-1)
-            self.previous_gradient = g
+            fixed = self.facts.parameters.hint
+            self.previous_gradient = (g if fixed is None
+                                      else xp.zeros_like(g) + to_device(fixed, xp))
         if self.recording.loss_ranges:
             low, high = xp.min(g, axis=-1), xp.max(g, axis=-1)
             self.low_sum, self.high_sum = self.low_sum + low, self.high_sum + high

@@ -134,6 +134,8 @@ LEARNER_CASES: dict[str, list[dict]] = {
         {"eta": 0.1},
         {"eta": 0.4},
         {"form": "ftrl", "eta": 0.2},
+        {"eta": 0.2, "hint": [0.3, -0.2, 0.0, 0.1]},
+        {"form": "ftrl", "eta": 0.3, "hint": 0.25},
     ],
     "adahedge": [{}],
     "cocob": [

@@ -90,18 +90,22 @@ class OptimisticReference:
         self.eta, self.domain, self.form = float(learner.eta), domain, learner.form
         self.v = np.asarray(domain.initial_point(d), dtype=float)
         self.w1, self.columns = self.v.copy(), [[] for _ in range(d)]
+        hint = learner.hint  # None: the last gradient; else a number or d numbers
+        self.fixed = None if hint is None else [float(h) for h in (
+            hint if isinstance(hint, tuple) else [hint] * d)]
 
     def step(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        m = [float(gi) for gi in g] if self.fixed is None else self.fixed  # m_{t+1}
         if self.form == "ftrl":
             for i, gi in enumerate(g):
                 self.columns[i].append(float(gi))
             return euclidean_projection(self.domain, np.array(
-                [self.w1[i] - self.eta * (math.fsum(col) + g[i])
+                [self.w1[i] - self.eta * (math.fsum(col) + m[i])
                  for i, col in enumerate(self.columns)]))
         self.v = euclidean_projection(self.domain, np.array(
             [vi - self.eta * gi for vi, gi in zip(self.v, g, strict=True)]))
         return euclidean_projection(self.domain, np.array(
-            [vi - self.eta * gi for vi, gi in zip(self.v, g, strict=True)]))
+            [vi - self.eta * mi for vi, mi in zip(self.v, m, strict=True)]))
 
 
 class AdaHedgeReference:

@@ -110,6 +110,26 @@ def test_optimistic_is_exact_on_a_constant_gradient() -> None:
         np.testing.assert_allclose(w[t - 1, 0], -0.2 * t * g[0, 0], rtol=1e-14)
 
 
+def test_a_fixed_hint_equal_to_the_gradient_is_exact_from_the_second_step() -> None:
+    """With g_t = m and hint m, w_t = v_t - eta m = -eta t m on R^d (as with the last
+    gradient), and a wrong hint m' gives w_t = -eta ((t - 1) m + m')."""
+    m = np.array([0.5, -1.0])
+    g = np.tile(m[None, None, :], (10, 1, 1))
+    exact = _play(make_learner("optimistic", eta=0.2, hint=(0.5, -1.0),
+                               domain=Unconstrained()), g, np.zeros((1, 2)))
+    wrong = _play(make_learner("optimistic", eta=0.2, hint=0.25, domain=Unconstrained()), g,
+                  np.zeros((1, 2)))
+    for t in range(2, 11):
+        np.testing.assert_allclose(exact[t - 1, 0], -0.2 * t * m, rtol=1e-14)
+        np.testing.assert_allclose(wrong[t - 1, 0], -0.2 * ((t - 1) * m + 0.25), rtol=1e-14)
+
+
+def test_a_hint_of_the_wrong_length_is_refused() -> None:
+    learner = make_learner("optimistic", eta=0.2, hint=(1.0, 2.0, 3.0), domain=Unconstrained())
+    with pytest.raises(occ.errors.ParameterError, match="hint"):
+        learner.facts(2)
+
+
 def test_optimism_bound_holds_on_drift_and_adversarial_sequences() -> None:
     for adversary in ({"kind": "linear_drift", "period": 200.0, "noise": 0.0},
                       {"kind": "linear_periodic", "pattern": [1.0, -1.0]},
@@ -230,7 +250,10 @@ def _expected_bounds(name: str, case: dict, game: dict, u: np.ndarray, tau: int,
         return {"ftrl_sqrt": (D1**2 / (2 * cc) + cc * L**2) * math.sqrt(tau)}
     if name == "optimistic":
         eta = case["eta"]
-        previous = np.vstack([np.zeros_like(g[:1]), g[:-1]])
+        previous = np.vstack([np.zeros_like(g[:1]), g[:-1]])  # m_1 = 0, m_t = g_{t-1}
+        if case.get("hint") is not None:  # m_1 = 0, m_t = the fixed hint
+            previous = np.zeros_like(g) + np.asarray(case["hint"], dtype=float)
+            previous[0] = 0.0
         variation = math.fsum(((g - previous) ** 2).ravel())
         return {"optimistic": D1**2 / (2 * eta) + eta / 2 * variation}
     raise AssertionError(name)
@@ -239,7 +262,9 @@ def _expected_bounds(name: str, case: dict, game: dict, u: np.ndarray, tau: int,
 BOUND_CASES = [("kt", {}), ("kt", {"form": "hilbert", "G": 3.0, "eps": 0.5}),
                ("kt", {"form": "coordinate", "G": 4.0, "eps": 2.0}),
                ("ftrl", {"eta": 0.2}), ("ftrl", {"step": "sqrt", "c": 0.7}),
-               ("optimistic", {"eta": 0.3}), ("optimistic", {"form": "ftrl", "eta": 0.3})]
+               ("optimistic", {"eta": 0.3}), ("optimistic", {"form": "ftrl", "eta": 0.3}),
+               ("optimistic", {"eta": 0.3, "hint": 0.3}),
+               ("optimistic", {"form": "ftrl", "eta": 0.3, "hint": 0.1})]
 
 
 @pytest.mark.parametrize(("name", "case"), BOUND_CASES)

@@ -70,6 +70,7 @@ class BoundParameters:
     D0: Any = None  # the distance parameter of (26), 3.1.1 and the Shampoo bound
     eps: Any = None  # an epsilon added to A_t ((32), 3.1.1, Shampoo's eps start)
     eps0: Any = None  # an initial accumulator (beta_i -> sqrt(beta_i^2 + eps0))
+    hint: Any = None  # (d,) optimism's fixed hint m (None: the last gradient g_{t-1})
     c_effective: Any = None  # (rows or 1, d): eta c_i of diagonal AdaGrad
     A_diagonal: Any = None  # (rows, d): the hindsight A of (31)
     L_inf: Any = None  # the a priori bound of EG's tuned step
