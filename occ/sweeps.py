@@ -725,6 +725,12 @@ class _Pool:
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=not interrupted, cancel_futures=True)
+        if interrupted:
+            # a worker the pool was spawning meanwhile is not in its table yet; it has SIGINT
+            # blocked and would run its (grouped) task to the end while the interpreter's
+            # exit waits for the pool: every child of this process goes now
+            for process in multiprocessing.active_children():
+                process.terminate()
 
 
 def _local(workers: int, plugins: tuple[str, ...]) -> tuple[Callable, Callable]:
