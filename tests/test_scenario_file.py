@@ -57,3 +57,13 @@ def test_new_writes_an_editable_copy_and_never_overwrites(tmp_path: Path) -> Non
     assert again.exit_code == 2 and "exists already" in again.output
     bad = runner.invoke(cli, ["new", "../escape", "--dir", str(tmp_path)])
     assert bad.exit_code == 2 and "NAME" in bad.output
+
+
+@pytest.mark.parametrize("text", ["a\tb", 'quote " and back \\ slash', "line\nnext",
+                                  "\x00\x1f\x7f control", "é ünïcode"])
+def test_every_string_is_written_as_valid_toml(text: str) -> None:
+    import tomllib
+
+    from occ.scenario_file import toml_value
+
+    assert tomllib.loads(f"k = {toml_value(text)}")["k"] == text
