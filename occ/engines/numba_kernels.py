@@ -295,23 +295,28 @@ if AVAILABLE:
                 # the recorder (occ.recorder.Recorder.observe, same order)
                 k0 = k0_of[step]
                 for k in range(k0, K if distances == 1 else k0):
+                    # ||w_t - u||^2 and, for mirror descent, the three quadratic forms of
+                    # (8) and (10) in one pass over the coordinates (U's row read once)
                     sq = 0.0
-                    for i in range(d):
-                        x = w[r, i] - U[r, k, i]
-                        sq += x * x
+                    qt = 0.0
+                    qn = 0.0
+                    qp = 0.0
+                    if md == 1:
+                        for i in range(d):
+                            x = w[r, i] - U[r, k, i]
+                            xn = w_next[i] - U[r, k, i]
+                            sq += x * x
+                            qt += p[r, i] * x * x
+                            qn += p[r, i] * xn * xn
+                            qp += p_prev[r, i] * x * x
+                    else:
+                        for i in range(d):
+                            x = w[r, i] - U[r, k, i]
+                            sq += x * x
                     D2[r, k] = max(D2[r, k], sq)
                     if const_a == 1:
                         DA2[r, k] = max(DA2[r, k], sq)
                     if md == 1:
-                        qt = 0.0
-                        qn = 0.0
-                        qp = 0.0
-                        for i in range(d):
-                            x = w[r, i] - U[r, k, i]
-                            xn = w_next[i] - U[r, k, i]
-                            qt += p[r, i] * x * x
-                            qn += p[r, i] * xn * xn
-                            qp += p_prev[r, i] * x * x
                         if has_prev[r] == 0:
                             qp = 0.0
                         eq8[r, k] += 0.5 * (qt - qn)
