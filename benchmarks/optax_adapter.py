@@ -3,7 +3,8 @@ regret only) beside optax's own jit + lax.scan loop (benchmarks/run.py ``optax_t
 
 The adapter runs through occ's chunked engine (:mod:`occ.engines.scan_engine`): each
 chunk of pre-generated Gaussian gradients (occ.run's chunk length, cycled as in
-``run.py``) goes to the jitted scan, which steps the library, projects onto the box
+``run.py``; repetition-major and aligned, as occ's adversaries draw them) goes to the
+jitted scan, which steps the library, projects onto the box
 [-1e9, 1e9]^d (never binding) and records the loss; occ forms the regret-only statistics.
 Prints both times (compile apart, best of ``--repeat``), their ratio and the load average.
 Asserts nothing.
@@ -19,6 +20,7 @@ import numpy as np
 
 from occ.batches import LearnerBatch
 from occ.domains import Box
+from occ.draws import aligned_empty
 from occ.engines.scan_engine import ScanStepper
 from occ.plugins import make
 
@@ -28,7 +30,11 @@ def adapter_time(R: int, d: int, T: int) -> tuple[float, float]:
     from run import block
 
     BLOCK = block(R, d)
-    G = np.random.default_rng(0).standard_normal((BLOCK, R, d))
+    # each repetition's block contiguous and 64-byte aligned, as occ's adversaries draw
+    # them (stack_streams), handed over as the (steps, R, d) view occ.run passes
+    G = aligned_empty((R, BLOCK, d))
+    G[...] = np.random.default_rng(0).standard_normal((R, BLOCK, d))
+    G = G.transpose(1, 0, 2)
     domain = Box(low=-1e9, high=1e9)
     learner = make("optax", {"transform": "adam", "learning_rate": 1e-2, "b1": 0.9,
                              "b2": 0.999, "eps": 1e-8}, domain=domain)

@@ -28,6 +28,19 @@ if numba is not None:
             flat[i] = generator.standard_normal()
 
 
+def aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:
+    """An uninitialised float64 array whose data starts on an ``alignment``-byte boundary.
+
+    NumPy's large allocations start 16 bytes into a page; XLA (jax's CPU client) copies an
+    input buffer that is not 64-byte aligned, so the adversaries draw into aligned blocks
+    and the chunked engine hands them to jax without a copy."""
+    size = int(np.prod(shape))
+    pad = alignment // 8
+    raw = np.empty(size + pad)
+    start = (-raw.ctypes.data % alignment) // 8
+    return raw[start:start + size].reshape(shape)
+
+
 def fill_standard_normal(generator: np.random.Generator, out: np.ndarray) -> None:
     """``generator.standard_normal(out=out)`` for a C-contiguous float64 ``out``, compiled
     where numba is installed and the bit generator is PCG64 (the same numbers, the same

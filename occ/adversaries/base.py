@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from occ.draws import fill_standard_normal
+from occ.draws import aligned_empty, fill_standard_normal
 
 
 class LossFamily(Protocol):
@@ -220,7 +220,7 @@ def stack_streams(
     the same numbers, ~3x faster).
     ``transform`` (in place, elementwise) is applied to each repetition's (n, d) block in
     the same thread, right after its draw."""
-    out = np.empty((len(rngs), n, d))
+    out = aligned_empty((len(rngs), n, d))  # jax takes it without a copy
 
     def fill(s: int) -> None:
         draw = getattr(rngs[s][stream], method)
