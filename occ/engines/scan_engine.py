@@ -15,8 +15,15 @@ of ``0 w_{t+1}``, NaN iff a coordinate is not: one fused reduction). The
 running sums over steps (cumulative loss, S, L, the scalar Fact 2.1) are formed here on
 the host in the recorder's order. The step is the library's own function, the same one
 the per-step ``update`` calls: never a second definition; a test holds the two paths
-equal. Every chunk has the run's chunk length (the last one is padded with inactive
-steps), so the scan compiles once.
+equal.
+
+One call per chunk and row group: the scan reads the chunk as the adversary drew it,
+repetition-major and 64-byte aligned, so jax takes it without a copy; the checkpoints
+inside the chunk keep their iterate sums in snapshot slots of the same call (a chunk
+without one runs the program without slots). Every chunk has the run's chunk length (the
+last one is padded with steps that leave the carry unchanged), so each program compiles
+once. jax runs a call asynchronously: a chunk's outputs are read after the next chunk's
+call is dispatched, so the host's sums overlap the scan.
 """
 
 from __future__ import annotations
