@@ -3,7 +3,9 @@
 ``Generator.standard_normal(out=...)`` costs ~12-14 ns a number on the development machine;
 the same ziggurat of the same ``PCG64`` stream written as a loop under numba (which
 implements ``Generator.standard_normal`` with NumPy's algorithm, on the generator's own
-bit-generator state) costs ~4.5 ns, and leaves the generator in the same state. So
+bit-generator state) costs ~4.5 ns, and leaves the generator in the same state. Its first
+call costs far more (see :data:`COMPILED_AFTER`), so a process uses it only once it has
+drawn enough for that to pay. So
 :func:`fill_standard_normal` returns the numbers NumPy would, bit for bit
 (tests/test_draws.py holds them equal, state included), and releases the GIL: the
 adversaries' drawing threads run it in parallel, one generator each. Without numba, or
@@ -41,11 +43,28 @@ def aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:
     return raw[start:start + size].reshape(shape)
 
 
-def fill_standard_normal(generator: np.random.Generator, out: np.ndarray) -> None:
-    """``generator.standard_normal(out=out)`` for a C-contiguous float64 ``out``, compiled
-    where numba is installed and the bit generator is PCG64 (the same numbers, the same
-    state after)."""
-    if (_compiled is not None and isinstance(generator.bit_generator, np.random.PCG64)
+COMPILED_AFTER = 2**26
+"""Gaussian numbers a process draws with NumPy before it switches to the compiled fill.
+The compiled fill's first call costs 0.4-0.7 s here (numba types the generator and loads
+its distributions), and it saves ~8 ns a number, so it pays from ~10^8 numbers: below
+this many a run (the default scenario draws 4 * 10^6) never pays that start. The numbers
+are the same either way, so where the switch falls changes nothing in any result."""
+
+_drawn = 0  # Gaussian numbers drawn by this process (a racy count only moves the switch)
+
+
+def fill_standard_normal(generator: np.random.Generator, out: np.ndarray,
+                         compiled: bool | None = None) -> None:
+    """``generator.standard_normal(out=out)`` for a C-contiguous float64 ``out``: the
+    compiled fill where numba is installed, the bit generator is PCG64 and (``compiled``
+    None) the process has drawn :data:`COMPILED_AFTER` numbers, or ``compiled`` is True;
+    NumPy's own otherwise. The same numbers and the same generator state after."""
+    global _drawn
+    _drawn += out.size
+    if compiled is None:
+        compiled = _drawn > COMPILED_AFTER
+    if (compiled and _compiled is not None
+            and isinstance(generator.bit_generator, np.random.PCG64)
             and out.dtype == np.float64 and out.flags.c_contiguous):
         _compiled(generator, out)
     else:

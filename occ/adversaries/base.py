@@ -216,8 +216,9 @@ def stack_streams(
     ``standard_normal`` and ``random`` fill in place and release the GIL, so for large
     draws the repetitions are spread over the cores' threads: each generator fills its own
     block, so the numbers are the same whatever the threads (2 cores: 1.75x faster).
-    ``standard_normal`` is NumPy's ziggurat compiled (:func:`occ.draws.fill_standard_normal`:
-    the same numbers, ~3x faster).
+    ``standard_normal`` is NumPy's ziggurat compiled once the process has drawn enough for
+    its start to pay (:func:`occ.draws.fill_standard_normal`: the same numbers, ~3x
+    faster). The block is 64-byte aligned (:func:`occ.draws.aligned_empty`).
     ``transform`` (in place, elementwise) is applied to each repetition's (n, d) block in
     the same thread, right after its draw."""
     out = aligned_empty((len(rngs), n, d))  # jax takes it without a copy
