@@ -5,17 +5,17 @@ time chunk of an oblivious linear, regret-only run as one ``jax.lax.scan`` under
 It runs a learner batch when (:func:`supported`) the learner declares a traceable step
 (``LearnerFacts.chunked``: ``scan_groups(R)`` gives, per row group, the vmapped init and
 step of the library), the arrays are NumPy's, the adversary is oblivious with linear
-losses on R^d, a ball or a box, the run records the regret only (``bounds = []``) and no
-trajectory is kept. Per step and row the scan computes what :class:`occ.recorder.Recorder`
-records in regret-only mode: the loss ``<g_t, w_t>``, ``||g_t||^2``, the first
-coordinate of ``w_t``, the running sum of the iterates (kept at the checkpoints), the
-library step and then the domain's own Euclidean projection (the domain's ``project``
-called with ``jax.numpy`` as its namespace), and whether ``w_{t+1}`` is finite (the sum
-of ``0 w_{t+1}``, NaN iff a coordinate is not: one fused reduction). The
-running sums over steps (cumulative loss, S, L, the scalar Fact 2.1) are formed here on
-the host in the recorder's order. The step is the library's own function, the same one
-the per-step ``update`` calls: never a second definition; a test holds the two paths
-equal.
+losses on a ball or a box (linear losses need a bounded set), the run records the regret
+only (``bounds = []``) and no trajectory is kept. Per step and row the scan computes
+what :class:`occ.recorder.Recorder` records in regret-only mode: the loss
+``<g_t, w_t>``, ``||g_t||^2``, the first coordinate of ``w_t``, the running sum of the iterates
+(kept at the checkpoints), the library step and then the domain's own Euclidean
+projection (the domain's ``project`` called with ``jax.numpy`` as its namespace), and
+whether ``w_{t+1}`` is finite (the sum of ``0 w_{t+1}``, NaN iff a coordinate is not:
+one fused reduction). The running sums over steps (cumulative loss, S, L, the scalar
+Fact 2.1) are formed here on the host in the recorder's order. The step is the library's
+own function, the same one the per-step ``update`` calls: never a second definition; a
+test holds the two paths equal.
 
 One call per chunk and row group: the scan reads the chunk as the adversary drew it,
 repetition-major and 64-byte aligned, so jax takes it without a copy; the checkpoints
@@ -37,7 +37,7 @@ from occ.draws import aligned_empty
 from occ.learners.facts import LearnerFacts
 from occ.statistics import Recording, Statistics
 
-DOMAINS = ("unconstrained", "ball", "box")
+DOMAINS = ("ball", "box")
 def jax_x64() -> Any:
     """jax's float64 mode, for this engine's calls only (the user's setting is kept)."""
     import jax
