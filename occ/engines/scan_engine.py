@@ -166,8 +166,9 @@ class ScanStepper:
             (w, s, isum, snaps), out = jax.lax.scan(one, start, jnp.arange(G.shape[1]))
             return (w, s, isum), out, snaps
 
-        # the carry is donated: the loop updates it in place, not a copy of it per call
-        return jax.jit(program, static_argnames=("slots",), donate_argnums=(0,))
+        # the carry is not donated: the first one may share the memory of the caller's w1
+        # (jax takes aligned NumPy arrays without a copy); donating it saved nothing measurable
+        return jax.jit(program, static_argnames=("slots",))
 
     def _device(self, block: np.ndarray, length: int) -> Any:
         """``block`` (R, n, d) as a jax array of ``length`` steps: the block itself where
