@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= default
 
-.PHONY: demo test check baseline bench lint clean
+.PHONY: demo test browser check baseline bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/occ run $(SCENARIO)
 
+## Chromium from Debian's packages, for the browser test of `occ report` (never skipped).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "make test needs Chromium (the browser test of occ report): install it, e.g. apt-get install chromium" >&2; exit 2; }; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 ## Set up with the test extras and run the whole suite (what CI runs).
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check occ tests benchmarks
 	$(BIN)/python -m pytest -n auto
 
