@@ -135,6 +135,13 @@ def _legend_outside(ax: Any, fontsize: int = 7) -> None:
                   borderaxespad=0.0, frameon=False)
 
 
+def _title(ax: Any, text: str) -> None:
+    """The panel's title at the fixed height ``y = 1`` (plus matplotlib's pad): an
+    automatic title position measures every tick label of the axes on each draw (0.32 s
+    of the default scenario's two figures; there are no top tick labels to avoid)."""
+    ax.set_title(text, fontsize=10, y=1.0)
+
+
 def _caption(fig: Any, text: str) -> None:
     """One line under the figure saying what is drawn."""
     fig.text(0.01, 0.005, text, fontsize=7, color="0.3", ha="left", va="bottom")
@@ -187,11 +194,11 @@ def regret_figure(result: Any, title: str | None = None) -> Any:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(bottom=floor)
-        ax.set_title(learner, fontsize=10)
+        _title(ax, learner)
         ax.set_ylabel("cumulative regret")
     overview.set_xscale("log")
     overview.set_ylabel("R\u209c / \u221at")
-    overview.set_title(title or "regret / \u221at", fontsize=10)
+    _title(overview, title or "regret / \u221at")
     for ax in axes.flat[:panels]:
         ax.set_xlabel("t")
         ax.grid(True, which="major", alpha=0.3)
@@ -263,7 +270,7 @@ def average_figure(result: Any) -> Any:
         ax.set_xscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
+        _title(ax, title)
         ax.grid(True, alpha=0.3)
     _legend_outside(axes.flat[-1])
     _caption(fig, BAND_CAPTION)
@@ -339,8 +346,8 @@ def plot_lower_bound(result: Any, path: Path) -> None:
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[1].set_xscale("log")
-    axes[0].set_title("mean regret vs the exact expectation E|S_T|", fontsize=10)
-    axes[1].set_title("mean regret / E|S_T|", fontsize=10)
+    _title(axes[0], "mean regret vs the exact expectation E|S_T|")
+    _title(axes[1], "mean regret / E|S_T|")
     for ax in axes:
         ax.set_xlabel("t")
         ax.grid(True, alpha=0.3)
@@ -370,7 +377,7 @@ def plot_online_to_batch(result: Any, path: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("t")
-    ax.set_title("online-to-batch: excess risk of the averaged iterate", fontsize=10)
+    _title(ax, "online-to-batch: excess risk of the averaged iterate")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     _save(fig, path)
@@ -392,7 +399,7 @@ def plot_memory(result: Any, path: Path) -> None:
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel("optimizer state, bytes per parameter (float64)")
     ax.set_ylabel(f"final mean regret at T = {T}")
-    ax.set_title("regret against optimizer-state size", fontsize=10)
+    _title(ax, "regret against optimizer-state size")
     ax.grid(True, alpha=0.3)
     _save(fig, path)
 
@@ -416,7 +423,7 @@ def plot_average_regret_panels(results: dict[str, Any], path: Path) -> None:
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_xlabel("t")
         ax.set_ylabel("R_t / t")
-        ax.set_title(title, fontsize=10)
+        _title(ax, title)
         ax.grid(True, alpha=0.3)
     _legend_outside(axes[0][-1])
     _save(fig, path)
@@ -504,7 +511,7 @@ def _plot_dimension(final: pd.DataFrame, bounds: pd.DataFrame, path: Path) -> No
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("d")
-        ax.set_title(title, fontsize=10)
+        _title(ax, title)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
@@ -551,7 +558,7 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
                     ax.set_xscale("log")
                 ax.set_xlabel(name)
                 ax.set_ylabel("final regret (mean, 95% band)")
-                ax.set_title(f"{label}: final regret against {name}", fontsize=10)
+                _title(ax, f"{label}: final regret against {name}")
                 ax.grid(True, alpha=0.3)
                 if ax.get_legend_handles_labels()[0]:
                     ax.legend(fontsize=7)
@@ -619,7 +626,7 @@ def ratio_against_T_figure(applicable: pd.DataFrame) -> Any:
     ax.set_xscale("log")
     ax.set_xlabel("T")
     ax.set_ylabel("worst regret / bound at T")
-    ax.set_title("worst ratio over seeds and grid members, against T", fontsize=10)
+    _title(ax, "worst ratio over seeds and grid members, against T")
     ax.grid(True, alpha=0.3)
     _legend_outside(ax, fontsize=6)
     return fig
