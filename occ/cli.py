@@ -545,13 +545,17 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 def _exit_interrupted() -> None:
     """End an interrupted command with exit code 130, now. By the time this runs every
     ``finally`` and ``except`` on the way up has cleaned up (partial run folders, temporary
-    files, a sweep's workers), so the interpreter's own shutdown is skipped: under load it
-    could turn the chosen 130 into death by SIGINT (exit -2 to the caller, with occ's message
-    already printed)."""
+    files, a sweep's workers). The exit handlers (multiprocessing's, which release a pool's
+    semaphores, and the others) run with SIGINT ignored, then the process ends with 130
+    without the rest of the interpreter's shutdown: under load that shutdown could turn the
+    chosen 130 into death by SIGINT (exit -2 to the caller, with occ's message already
+    printed)."""
+    import atexit
     import os
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -25,7 +25,7 @@ def _save(fig: Any, path: Any, layout: bool = True) -> None:
     if layout:
         fig.tight_layout()
     _drop_minor_ticks(fig)
-    _plain_log_labels(fig)
+    plain_log_labels(fig)
     formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
     fmt = next((f for f in reversed(formats) if f in ("png", "svg", "pdf")), "png")  # ends .tmp
     fig.savefig(path, dpi=110, format=fmt)
@@ -59,7 +59,7 @@ def log_tick_label(value: float, _position: Any = None) -> str:
     return f"{value:g}"
 
 
-def _plain_log_labels(fig: Any) -> None:
+def plain_log_labels(fig: Any) -> None:
     """Every log axis labelled by :func:`log_tick_label`."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):

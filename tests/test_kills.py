@@ -183,6 +183,7 @@ def test_sigint_of_the_sweep_stops_cleanly_and_resumes(tmp_path: Path,
         assert process.wait(timeout=20) == 130
         stderr = (folder / "first.err").read_text()
         assert "Traceback" not in stderr and "interrupted" in stderr, stderr
+        assert "leaked" not in stderr, stderr  # the pool's semaphores released
         assert len(stderr.strip().splitlines()) <= 3, stderr
         deadline = time.monotonic() + 5.0
         while _running(workers) and time.monotonic() < deadline:
