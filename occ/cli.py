@@ -542,51 +542,12 @@ def report_command(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     click.echo(f"report: {write_report(results, target)}")
 
 
-def _exit_interrupted() -> None:
-    """End an interrupted command with exit code 130, now. By the time this runs every
-    ``finally`` and ``except`` on the way up has cleaned up (partial run folders, temporary
-    files, a sweep's workers). The exit handlers (multiprocessing's, which release a pool's
-    semaphores, and the others) run with SIGINT ignored, then the process ends with 130
-    without the rest of the interpreter's shutdown: under load that shutdown could turn the
-    chosen 130 into death by SIGINT (exit -2 to the caller, with occ's message already
-    printed)."""
-    import atexit
-    import os
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(130)
-
-
-def _interrupt_once(signum: int, frame: Any) -> None:
-    """SIGINT handler of the ``occ`` command: the first Ctrl-C raises KeyboardInterrupt as
-    Python's default does; any further one is ignored, so that the cleanup the first one
-    started (partial run folders, temporary files, a sweep's workers) is never cut short."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    """The ``occ`` command (the console entry point)."""
-    import signal
-
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupt_once)
     try:
         cli()
-    except SystemExit as exc:
-        if exc.code == 130:  # interrupted, reported by OccGroup.main
-            _exit_interrupted()
-        raise
     except KeyboardInterrupt:  # before click's own handling took over
         sys.stderr.write("occ: interrupted\n")
-        _exit_interrupted()
+        sys.exit(130)
 
 
 if __name__ == "__main__":
