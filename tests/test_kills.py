@@ -62,7 +62,13 @@ def _start(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "occ.cli", *args], cwd=cwd, env=_env(),
                             stdout=open(log.with_suffix(".out"), "w"),  # noqa: SIM115
                             stderr=open(log.with_suffix(".err"), "w"),  # noqa: SIM115
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_interrupt)
+
+
+def _default_interrupt() -> None:
+    """In the child: Ctrl-C with its default action, as from a terminal, whatever this test
+    process inherited (a process that starts with SIGINT ignored keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _occ(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
