@@ -24,23 +24,11 @@ def _save(fig: Any, path: Any, layout: bool = True) -> None:
     with (png, svg or pdf; png otherwise) and close."""
     if layout:
         fig.tight_layout()
-    _drop_minor_ticks(fig)
-    plain_log_labels(fig)
+    finish_log_axes(fig)
     formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
     fmt = next((f for f in reversed(formats) if f in ("png", "svg", "pdf")), "png")  # ends .tmp
     fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)
-
-
-def _drop_minor_ticks(fig: Any) -> None:
-    """No minor ticks on log axes (major ticks and grid lines at the decades stay): every
-    tick is a handful of artists, and the minor ones of a log axis were half of the time
-    drawing the figures of a small run (measured: 1.8 s against 0.9 s for the default
-    scenario's figures)."""
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            if axis.get_scale() in ("log", "symlog"):
-                axis.set_minor_locator(NullLocator())
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
@@ -59,10 +47,14 @@ def log_tick_label(value: float, _position: Any = None) -> str:
     return f"{value:g}"
 
 
-def plain_log_labels(fig: Any) -> None:
-    """Every log axis labelled by :func:`log_tick_label`."""
+def finish_log_axes(fig: Any) -> None:
+    """Every log axis with major ticks only, labelled by :func:`log_tick_label` (grid lines
+    at the decades stay). Every tick is a handful of artists, and the minor ones of a log
+    axis were half of the time drawing a small run's figures (1.8 s against 0.9 s)."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() in ("log", "symlog"):
+                axis.set_minor_locator(NullLocator())
             if axis.get_scale() == "log":
                 axis.set_major_formatter(FuncFormatter(log_tick_label))
 

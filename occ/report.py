@@ -22,7 +22,7 @@ import pandas as pd
 
 from occ.atomic import atomic_write
 from occ.bounds import bound_verdicts
-from occ.plots import average_figure, plain_log_labels, regret_figure
+from occ.plots import average_figure, finish_log_axes, regret_figure
 from occ.results import RunResult
 
 __all__ = ["render_report", "write_report"]
@@ -45,7 +45,7 @@ def _figure_png(figure: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    plain_log_labels(figure)
+    finish_log_axes(figure)
     figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
