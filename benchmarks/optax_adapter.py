@@ -6,8 +6,10 @@ chunk of pre-generated Gaussian gradients (occ.run's chunk length, cycled as in
 ``run.py``; repetition-major and aligned, as occ's adversaries draw them) goes to the
 jitted scan, which steps the library, projects onto the box
 [-1e9, 1e9]^d (never binding) and records the loss; occ forms the regret-only statistics.
-Prints both times (compile apart, best of ``--repeat``), their ratio and the load average.
-Asserts nothing.
+The machine's speed drifts by tens of percent between identical runs, so the two are
+measured in pairs, each side in a fresh process, the order alternating from pair to pair
+(``--pairs``): it prints every pair's times (compile apart) and ratio, then the median
+ratio with its range, and the load average. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def adapter_time(R: int, d: int, T: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    import statistics
+    import subprocess
     import sys
 
     sys.path.insert(0, os.path.dirname(__file__))
@@ -64,14 +68,37 @@ def main() -> None:
     parser.add_argument("--R", type=int, default=100)
     parser.add_argument("--d", type=int, default=1000)
     parser.add_argument("--T", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    ours = min(adapter_time(args.R, args.d, args.T)[0] for _ in range(args.repeat))
-    peer = min(optax_time("adam", args.R, args.d, args.T)[0] for _ in range(args.repeat))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"W1 Adam R x d = {args.R} x {args.d}, T = {args.T}, regret only")
-    print(f"occ's optax adapter (chunked engine): {ours:.2f} s; optax jit+scan loop: "
-          f"{peer:.2f} s; ratio {ours / peer:.2f} (load average {load}; shared machine)")
+    if args.child:  # one adapter measurement, in this fresh process
+        print(adapter_time(args.R, args.d, args.T)[0])
+        return
+
+    def ours() -> float:
+        out = subprocess.run([sys.executable, __file__, "--child", "--R", str(args.R),
+                              "--d", str(args.d), "--T", str(args.T)],
+                             capture_output=True, text=True, check=True)
+        return float(out.stdout.split()[-1])
+
+    def load() -> str:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    print(f"W1 Adam R x d = {args.R} x {args.d}, T = {args.T}, regret only: occ's optax "
+          f"adapter (chunked engine) against optax's jit+scan loop, seconds (load {load()})")
+    ratios = []
+    for pair in range(args.pairs):
+        if pair % 2 == 0:
+            a = ours()
+            b = optax_time("adam", args.R, args.d, args.T)[0]
+        else:
+            b = optax_time("adam", args.R, args.d, args.T)[0]
+            a = ours()
+        ratios.append(a / b)
+        print(f"  pair {pair + 1}: adapter {a:.2f}, optax {b:.2f}, ratio {a / b:.2f} "
+              f"(load {load()})", flush=True)
+    print(f"median ratio {statistics.median(ratios):.2f} (range {min(ratios):.2f} to "
+          f"{max(ratios):.2f}) over {len(ratios)} pairs; shared machine")
 
 
 if __name__ == "__main__":

@@ -563,7 +563,7 @@ def sweeps() -> None:
     import sweep_throughput
 
     print(f"\nsweep of small cells ({load()} before)")
-    sweep_throughput.main()
+    sweep_throughput.main([])
     print(f"  ({load()} after)")
 
 

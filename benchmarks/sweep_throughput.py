@@ -35,12 +35,12 @@ eta = {log = [0.001, 0.1], num = 4}
 """
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=24, help="cells per configuration")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.toml"
         path.write_text(SWEEP.replace("SEEDS", str(args.seeds)))

@@ -63,12 +63,27 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 
 def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
-    """The learner's declaration for meta.json, with its optimizer-state size in bytes per
-    parameter in float64 (Adam 16, Adafactor 8 (m+n)/(mn), AdamNMF 8 (m+n) r/(mn),
-    Shampoo 8 (m^2+n^2)/(mn)) and the engine that ran it."""
+    """The learner's declaration for meta.json, with its configured hyperparameters, its
+    optimizer-state size in bytes per parameter in float64 (Adam 16, Adafactor 8
+    (m+n)/(mn), AdamNMF 8 (m+n) r/(mn), Shampoo 8 (m^2+n^2)/(mn)) and the engine that ran
+    it."""
     facts = outcome.facts
-    return {**facts.summary(), "state_bytes_per_parameter": 8.0 * facts.state_floats / sc.d,
+    summary = facts.summary()
+    # the values this run's learner was built with (a grid's one value per row), where the
+    # declaration lists the class's defaults
+    learner = outcome.batch.learner
+    summary["hyperparameters"] = {
+        name: _plain(getattr(learner, name)) if hasattr(learner, name) else default
+        for name, default in summary["hyperparameters"].items()}
+    return {**summary, "state_bytes_per_parameter": 8.0 * facts.state_floats / sc.d,
             "engine": outcome.engine}
+
+
+def _plain(value: Any) -> Any:
+    """A hyperparameter's value for JSON (arrays as lists)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def simulate_scenario(sc: Scenario, repetitions: np.ndarray, xp: Any, *,

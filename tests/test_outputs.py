@@ -254,3 +254,27 @@ def test_the_python_api_refuses_what_cannot_fit(scenario_file: Path) -> None:
 
     with pytest.raises(TooLargeError, match="would need about"):
         occ.run(str(scenario_file), seeds=10**9)
+
+
+def test_meta_records_each_learners_configured_hyperparameters(tmp_path: Path) -> None:
+    """meta.json's ``hyperparameters`` are the values the scenario set (a grid's one value
+    per row), not the class's defaults; the defaults stay for what the file left out."""
+    import json
+
+    from occ.api import run
+    from occ.learners.ogd import OGD
+    from occ.scenarios import parse_scenario
+
+    data = {"d": 3, "T": 5, "seeds": 1, "domain": {"kind": "ball", "radius": 1.0},
+            "adversary": {"kind": "linear_gaussian"},
+            "learners": {"sqrt": {"kind": "ogd", "step": "sqrt", "c": 0.5},
+                         "grid": {"kind": "ogd", "eta": [0.01, 0.3]}}}
+    result = run(parse_scenario(data, "<test>", "meta"), out=tmp_path, figure_format=None)
+    folder = next(tmp_path.rglob("meta.json"))
+    meta = json.loads(folder.read_text())
+    assert meta["learners"].keys() == result.meta["learners"].keys()
+    defaults = {h.name: h.default for h in OGD.hyperparameters()}
+    sqrt = meta["learners"]["sqrt"]["hyperparameters"]
+    assert sqrt == defaults | {"step": "sqrt", "c": 0.5}
+    grid = meta["learners"]["grid"]["hyperparameters"]
+    assert grid["eta"] == [0.01, 0.3] and grid["step"] == defaults["step"]
