@@ -506,13 +506,14 @@ class ReferenceLearner:
 
 
 def reference_game(learner: Any, adversary: Any, domain: Any, d: int, T: int, seed: int,
-                   repetition: int, row: int = 0) -> dict[str, Any]:
-    """Play one repetition with plain loops. Returns iterates w_1..w_{T+1}, gradients,
-    losses, loss parameters, the step sizes (OGD) and the precisions P_t (dense)."""
+                   repetition: int, row: int = 0, w1: Any = None) -> dict[str, Any]:
+    """Play one repetition with plain loops from ``w1`` (the scenario's start point; None:
+    the domain's centre). Returns iterates w_1..w_{T+1}, gradients, losses, loss
+    parameters, the step sizes (OGD) and the precisions P_t (dense)."""
     family = adversary.loss_family(d)
     rngs = repetition_generators(seed, np.array([repetition]), adversary.streams)
     data = adversary.draw(rngs, 1, T + 1, d)[:, 0]
-    w1 = np.asarray(domain.initial_point(d), dtype=float)
+    w1 = np.asarray(domain.initial_point(d) if w1 is None else w1, dtype=float)
     hindsight = None
     if learner.name == "adagrad_oracle":  # realized statistics of an oblivious linear game
         G = data.sum(axis=0)

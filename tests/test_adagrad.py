@@ -139,7 +139,8 @@ def test_bound_values_match_direct_sums(name, domain) -> None:
     rtol = 1e-9
     checked = 0
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         for tau in result.meta["checkpoints"]:
             u = reference_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
             expected = expected_values(name, case, learner, game, u, tau, sc.T)

@@ -83,7 +83,8 @@ def test_comparator_matches_scipy(kind, domain) -> None:
     result = occ.run(sc)
     learner = occ.make_learner("ogd", step="sqrt", c=0.5, domain=sc.domain)
     for k in range(2):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         rows = result.metrics.query("seed == @k")
         for tau, value in zip(rows["t"], rows["comparator_loss"], strict=True):
             _, best = solver_comparator(game["family"], sc.domain, game["params"][:tau])

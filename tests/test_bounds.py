@@ -83,7 +83,8 @@ def test_bound_values_match_reference(case, domain, adversary) -> None:
         if learner.needs_hindsight:
             eta_k = float(np.asarray(info["parameters"]["eta"])[k])
             learner = dataclasses.replace(learner, eta=eta_k)
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         for tau in result.meta["checkpoints"]:
             u = reference_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
             expected = reference_values(learner, game, u, tau, sc.T, info)
@@ -115,7 +116,8 @@ def test_eq10_minus_eq8_is_the_last_distance() -> None:
     result = occ.run(sc)
     learner = OGD(domain=sc.domain, step="sqrt", c=0.5)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         for tau in result.meta["checkpoints"]:
             u = reference_linear_comparator(sc.domain, game["params"][:tau].sum(axis=0))
             rows = result.bounds.query("seed == @k and t == @tau").set_index("bound")["value"]

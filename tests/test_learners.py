@@ -102,7 +102,8 @@ def test_learner_matches_reference_loop(name, case, domain, adversary) -> None:
     learner = make_learner(name, domain=sc.domain, **case)
     rtol = TOLERANCE.get(name, 1e-12)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         np.testing.assert_allclose(trajectory[:, k, :], game["w"][:-1], rtol=rtol,
                                    atol=rtol * 1e-2)
         final = result.metrics.query("learner == 'x' and seed == @k and t == @sc.T")
@@ -236,7 +237,8 @@ def test_simplex_learner_matches_reference_loop(name, case, adversary) -> None:
     result = occ.run(sc, keep_trajectories=True)
     learner = make_learner(name, domain=sc.domain, **case)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         np.testing.assert_allclose(result.trajectories["x"][:, k, :], game["w"][:-1],
                                    rtol=1e-12, atol=1e-15)
 
@@ -288,7 +290,8 @@ def test_matrix_learner_matches_reference_loop(name, case, domain, adversary) ->
     # of the Kronecker-norm projection (projected Newton, BVLS) on ill-conditioned A_t
     rtol, atol = (1e-8, 1e-9) if name == "shampoo" else (1e-11, 1e-12)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         np.testing.assert_allclose(result.trajectories["x"][:, k, :], game["w"][:-1],
                                    rtol=rtol, atol=atol)
 
@@ -320,3 +323,21 @@ def test_matrix_learner_layouts_batches_and_strict(name, case) -> None:
     for t in range(15):
         w, state = learner.update(state, strict.asarray(g[t].reshape(3, 8)), strict)
         np.testing.assert_allclose(np.from_dlpack(w), as_vector[t], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["ogd", "adagrad_diag", "adam", "adagrad_full"])
+@pytest.mark.parametrize("domain", ["ball", "box"])
+def test_a_scenarios_start_point_is_where_both_games_start(name: str, domain: str) -> None:
+    """``w1`` off the centre: occ.run and the reference loop start there and agree."""
+    sc = make_scenario(domain=DOMAINS[domain], adversary=ADVERSARIES["gauss"],
+                       learners={"x": {"kind": name}}, T=30, seeds=2, w1=0.25)
+    result = occ.run(sc, keep_trajectories=True)
+    trajectory = result.trajectories["x"]
+    learner = make_learner(name, domain=sc.domain)
+    rtol = TOLERANCE.get(name, 1e-12)
+    for k in range(sc.seeds):
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
+        assert np.all(game["w"][0] == 0.25) and np.all(trajectory[0, k] == 0.25)
+        np.testing.assert_allclose(trajectory[:, k, :], game["w"][:-1], rtol=rtol,
+                                   atol=rtol * 1e-2)

@@ -51,7 +51,8 @@ def test_schedule_free_reports_the_regret_of_the_averaged_sequence() -> None:
     assert metrics[metrics["learner"] == "lion"]["shadow_regret"].isna().all()
     learner = make_learner("schedule_free_adamw", domain=sc.domain, **case)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         x = game["reference"].shadow  # x_1 .. x_{T+1}
         losses = np.array([loss_value(game["family"], game["params"][t], x[t])
                            for t in range(sc.T)])

@@ -280,7 +280,8 @@ def test_bound_values_match_the_formulas(name: str, case: dict, domain: dict) ->
     learner = make_learner(name, domain=sc.domain, **case)
     checked = 0
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         for tau in result.meta["checkpoints"]:
             u = reference_linear_comparator(sc.domain, game["g"][:tau].sum(axis=0))
             expected = _expected_bounds(name, case, game, u, tau, constrained=True)
@@ -315,7 +316,8 @@ def test_adahedge_bound_value_matches_the_formula() -> None:
     result = occ.run(sc)
     learner = make_learner("adahedge", domain=sc.domain)
     for k in range(sc.seeds):
-        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k)
+        game = reference_game(learner, sc.adversary, sc.domain, sc.d, sc.T, sc.seed, k,
+                              w1=sc.start_point())
         for tau in result.meta["checkpoints"]:
             g = game["g"][:tau]
             low, high = math.fsum(g.min(axis=1)), math.fsum(g.max(axis=1))
