@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from occ.figure_files import save_figure  # noqa: E402
+
 BASELINES = {"best_stock_wealth": ("best stock", ":"), "buy_and_hold_wealth":
              ("buy and hold", "-."), "uniform_crp_wealth": ("uniform CRP", "--")}
 
@@ -41,8 +43,4 @@ def plot_wealth(result: Any, path: Path, title: str = "wealth") -> None:
     ax.set_ylabel("wealth (start 1)")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
-    fig.savefig(path, dpi=110, format=next((f for f in reversed(formats)
-                                             if f in ("png", "svg", "pdf")), "png"))
-    plt.close(fig)
+    save_figure(fig, path)

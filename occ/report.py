@@ -22,7 +22,8 @@ import pandas as pd
 
 from occ.atomic import atomic_write
 from occ.bounds import bound_verdicts
-from occ.plots import average_figure, finish_log_axes, regret_figure
+from occ.figure_files import finish_log_axes
+from occ.plots import average_figure, regret_figure
 from occ.results import RunResult
 
 __all__ = ["render_report", "write_report"]

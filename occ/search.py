@@ -432,10 +432,9 @@ def plot_search(outcome: SearchResult, path: Path) -> Path:
     ax.set_ylabel(outcome.objective)
     ax.set_title(f"{outcome.scenario.name}: best {outcome.best_value:.6g}", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format=path.suffix[1:]),
-                 keep_suffix=True)
-    plt.close(fig)
+    from occ.figure_files import save_figure
+
+    atomic_write(path, lambda p: save_figure(fig, p), keep_suffix=True)
     return path
 
 

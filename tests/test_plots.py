@@ -13,6 +13,7 @@ from conftest import make_scenario
 
 import occ
 from occ import plots
+from occ.figure_files import log_tick_label
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_the_overview_is_regret_over_sqrt_t_on_a_linear_axis(default_run) -> Non
                                               (1e-10, "10\u207b\u00b9\u2070"), (2.0, "2"),
                                               (0.5, "0.5"), (0.0, ""), (float("nan"), "")])
 def test_log_tick_labels_are_plain_text(value: float, label: str) -> None:
-    assert plots.log_tick_label(value) == label
+    assert log_tick_label(value) == label
 
 
 def test_the_run_figures_need_no_mathtext(default_run, tmp_path, monkeypatch) -> None:

@@ -53,3 +53,15 @@ def test_costs_make_the_bounds_not_applicable() -> None:
 def test_the_wealth_plot_is_written(tmp_path: Path) -> None:
     result = occ.run(cover(50, 0.01), out=tmp_path)
     assert (result.path / "wealth.png").stat().st_size > 1000
+
+
+def test_the_wealth_figure_needs_no_mathtext(tmp_path, monkeypatch) -> None:
+    """Its log axis has plain-text labels, as every figure of occ (occ.figure_files)."""
+    import matplotlib.mathtext
+
+    def refuse(self, s, *args, **kwargs):
+        raise AssertionError(f"mathtext parsed: {s!r}")
+
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    result = occ.run(cover(50), out=tmp_path)
+    assert (result.path / "wealth.png").stat().st_size > 1000

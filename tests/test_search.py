@@ -365,3 +365,17 @@ def test_no_theorem_broken(sc, bound) -> None:
                     seed=1)
     assert not result.counterexample and result.violations == 0, (bound, result.best_value)
     assert result.replayed_value == result.best_value
+
+
+def test_the_search_figure_needs_no_mathtext(tmp_path, monkeypatch) -> None:
+    import matplotlib.mathtext
+
+    def refuse(self, s, *args, **kwargs):
+        raise AssertionError(f"mathtext parsed: {s!r}")
+
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    out = tmp_path / "s"
+    result = _cli("search", "reddi-cycle", "--learner", "adam", "--T", "100", "--budget",
+                  "8", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "search.png").stat().st_size > 1000

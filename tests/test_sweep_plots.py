@@ -35,3 +35,21 @@ def test_the_ratio_against_T_is_the_worst_grid_member() -> None:
     assert list(lines["s/adam/eq10"].get_ydata()) == [0.8, 0.8]
     styles = {(line.get_color(), line.get_linestyle()) for line in lines.values()}
     assert len(styles) == len(lines) == 3
+
+
+def test_a_sweep_figure_is_written_without_mathtext(tmp_path, monkeypatch) -> None:
+    """Its log axes get plain-text labels before the layout measures them (the layout ran
+    first, and parsed every default label as mathtext)."""
+    import matplotlib.mathtext
+
+    from occ.figure_files import save_figure
+
+    def refuse(self, s, *args, **kwargs):
+        raise AssertionError(f"mathtext parsed: {s!r}")
+
+    rows = [{"scenario": "s", "learner": "sgd", "bound": "eq24", "T": T, "t": T,
+             "ratio": r, "applicable": True} for T, r in ((100, 0.5), (10_000, 0.01))]
+    fig = ratio_against_T_figure(pd.DataFrame(rows))
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    save_figure(fig, tmp_path / "ratio.png")
+    assert (tmp_path / "ratio.png").stat().st_size > 1000
