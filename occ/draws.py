@@ -14,20 +14,32 @@ for another bit generator, it is NumPy's own fill.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is in the base install
-    numba = None
+_compiled: Any = None  # the compiled fill, built at its first use (numba is imported then)
 
-_compiled = None
-if numba is not None:
-    @numba.njit(nogil=True, cache=True)
-    def _compiled(generator: np.random.Generator, out: np.ndarray) -> None:  # pragma: no cover
-        flat = out.reshape(-1)
-        for i in range(flat.size):
-            flat[i] = generator.standard_normal()
+
+def compiled_fill() -> Any:
+    """The compiled fill ``(generator, out) -> None``, or None without numba. numba is
+    imported here, at the first use, not with this module: every adversary imports it, and
+    numba's import (0.3 s) is paid only by a process that compiles something."""
+    global _compiled
+    if _compiled is None:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is in the base install
+            return None
+
+        @numba.njit(nogil=True, cache=True)
+        def fill(generator: np.random.Generator, out: np.ndarray) -> None:  # pragma: no cover
+            flat = out.reshape(-1)
+            for i in range(flat.size):
+                flat[i] = generator.standard_normal()
+
+        _compiled = fill
+    return _compiled
 
 
 def aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:
@@ -63,9 +75,9 @@ def fill_standard_normal(generator: np.random.Generator, out: np.ndarray,
     _drawn += out.size
     if compiled is None:
         compiled = _drawn > COMPILED_AFTER
-    if (compiled and _compiled is not None
-            and isinstance(generator.bit_generator, np.random.PCG64)
+    fill = compiled_fill() if compiled else None
+    if (fill is not None and isinstance(generator.bit_generator, np.random.PCG64)
             and out.dtype == np.float64 and out.flags.c_contiguous):
-        _compiled(generator, out)
+        fill(generator, out)
     else:
         generator.standard_normal(out=out)
