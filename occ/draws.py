@@ -14,11 +14,13 @@ for another bit generator, it is NumPy's own fill.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 
-_compiled: Any = None  # the compiled fill, built at its first use (numba is imported then)
+_compiled: Any = None  # the compiled fill, built at its first use; False: no numba
+_building = threading.Lock()
 
 
 def compiled_fill() -> Any:
@@ -27,19 +29,26 @@ def compiled_fill() -> Any:
     numba's import (0.3 s) is paid only by a process that compiles something."""
     global _compiled
     if _compiled is None:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is in the base install
-            return None
+        with _building:  # the drawing threads may all ask at once: one builds it
+            if _compiled is None:
+                _compiled = _build()
+    return _compiled or None
 
-        @numba.njit(nogil=True, cache=True)
-        def fill(generator: np.random.Generator, out: np.ndarray) -> None:  # pragma: no cover
-            flat = out.reshape(-1)
-            for i in range(flat.size):
-                flat[i] = generator.standard_normal()
 
-        _compiled = fill
-    return _compiled
+def _build() -> Any:
+    """The compiled fill, or False without numba."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is in the base install
+        return False
+
+    @numba.njit(nogil=True, cache=True)
+    def fill(generator: np.random.Generator, out: np.ndarray) -> None:  # pragma: no cover
+        flat = out.reshape(-1)
+        for i in range(flat.size):
+            flat[i] = generator.standard_normal()
+
+    return fill
 
 
 def aligned_empty(shape: tuple[int, ...], alignment: int = 64) -> np.ndarray:

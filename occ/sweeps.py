@@ -835,7 +835,6 @@ def _dask(workers: int | None, scheduler: str | None) -> tuple[Callable, Callabl
     return submit, close
 
 
-
 def read_tables(texts: list[str], extras: list[dict[str, Any]] | None,
                 **read_csv: Any) -> pd.DataFrame:
     """``pd.concat`` of each CSV text read by ``pd.read_csv`` with its ``extras`` (the
