@@ -13,6 +13,7 @@ repetition axis: ``y`` has shape (R, d).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -183,9 +184,12 @@ class Box:
             raise ParameterError("high", "must be >= low in every coordinate")
 
     def _bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.broadcast_to(np.asarray(self.low, dtype=float), (d,))
-        hi = np.broadcast_to(np.asarray(self.high, dtype=float), (d,))
-        return lo, hi
+        """``low`` and ``high`` as read-only (d,) arrays (made once per box and d: every
+        step's projection and membership test reads them)."""
+        try:
+            return _box_bounds(self.low, self.high, d)
+        except TypeError:  # unhashable bounds (a list from Python): not cached
+            return _box_bounds.__wrapped__(self.low, self.high, d)
 
     def initial_point(self, d: int) -> np.ndarray:
         lo, hi = self._bounds(d)
@@ -195,11 +199,16 @@ class Box:
         return precision_kind in ("scalar", "diagonal", "full", "kronecker")
 
     def contains(self, w: Any, xp: ModuleType) -> Any:
-        d = w.shape[-1]
-        lo, hi = self._bounds(d)
-        slack = gamma(d + PROJECTION_ULPS) * np.maximum(np.abs(lo), np.abs(hi))
-        lo, hi = xp.asarray(lo - slack), xp.asarray(hi + slack)
-        return xp.all((w >= lo) & (w <= hi), axis=-1)
+        lo, hi = self._tolerant_bounds(w.shape[-1])
+        return xp.all((w >= xp.asarray(lo)) & (w <= xp.asarray(hi)), axis=-1)
+
+    def _tolerant_bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """The box widened by the projection's rounding, ``gamma_{d + PROJECTION_ULPS}
+        max(|low|, |high|)`` on each side: what :meth:`contains` accepts."""
+        try:
+            return _tolerant_box_bounds(self.low, self.high, d)
+        except TypeError:  # unhashable bounds: not cached
+            return _tolerant_box_bounds.__wrapped__(self.low, self.high, d)
 
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """Clipping is the P-norm projection for every diagonal P (the problem separates)."""
@@ -224,6 +233,22 @@ class Box:
         lo, hi = (xp.asarray(v.copy()) for v in self._bounds(G.shape[-1]))
         u = xp.where(G > 0, lo, xp.where(G < 0, hi, (lo + hi) / 2.0))
         return u, xp.sum(G * u, axis=-1)
+
+
+@functools.lru_cache(maxsize=256)
+def _box_bounds(low: Any, high: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.broadcast_to(np.asarray(low, dtype=float), (d,))
+    hi = np.broadcast_to(np.asarray(high, dtype=float), (d,))
+    return lo, hi
+
+
+@functools.lru_cache(maxsize=256)
+def _tolerant_box_bounds(low: Any, high: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = _box_bounds.__wrapped__(low, high, d)
+    slack = gamma(d + PROJECTION_ULPS) * np.maximum(np.abs(lo), np.abs(hi))
+    lo, hi = lo - slack, hi + slack
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
 
 
 @dataclass(frozen=True)
