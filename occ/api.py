@@ -15,6 +15,7 @@ from occ.backend import get_namespace
 from occ.batches import DEFAULT_CHUNK, LearnerBatch, expand_learner
 from occ.bounds import BOUND_COLUMNS, FACT_COLUMNS, evaluate, evaluate_facts
 from occ.harness import log_checkpoints, simulate
+from occ.learners.facts import json_ready
 from occ.limits import check as check_size
 from occ.limits import scenario_estimate
 from occ.results import (
@@ -73,17 +74,10 @@ def _declaration(outcome: Any, sc: Scenario) -> dict[str, Any]:
     # declaration lists the class's defaults
     learner = outcome.batch.learner
     summary["hyperparameters"] = {
-        name: _plain(getattr(learner, name)) if hasattr(learner, name) else default
+        name: json_ready(getattr(learner, name)) if hasattr(learner, name) else default
         for name, default in summary["hyperparameters"].items()}
     return {**summary, "state_bytes_per_parameter": 8.0 * facts.state_floats / sc.d,
             "engine": outcome.engine}
-
-
-def _plain(value: Any) -> Any:
-    """A hyperparameter's value for JSON (arrays as lists)."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def simulate_scenario(sc: Scenario, repetitions: np.ndarray, xp: Any, *,

@@ -186,10 +186,7 @@ class Box:
     def _bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """``low`` and ``high`` as read-only (d,) arrays (made once per box and d: every
         step's projection and membership test reads them)."""
-        try:
-            return _box_bounds(self.low, self.high, d)
-        except TypeError:  # unhashable bounds (a list from Python): not cached
-            return _box_bounds.__wrapped__(self.low, self.high, d)
+        return _per_box(_box_bounds, self, d)
 
     def initial_point(self, d: int) -> np.ndarray:
         lo, hi = self._bounds(d)
@@ -205,10 +202,7 @@ class Box:
     def _tolerant_bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """The box widened by the projection's rounding, ``gamma_{d + PROJECTION_ULPS}
         max(|low|, |high|)`` on each side: what :meth:`contains` accepts."""
-        try:
-            return _tolerant_box_bounds(self.low, self.high, d)
-        except TypeError:  # unhashable bounds: not cached
-            return _tolerant_box_bounds.__wrapped__(self.low, self.high, d)
+        return _per_box(_tolerant_box_bounds, self, d)
 
     def euclidean_is_bregman(self, precision_kind: str) -> bool:
         """Clipping is the P-norm projection for every diagonal P (the problem separates)."""
@@ -233,6 +227,15 @@ class Box:
         lo, hi = (xp.asarray(v.copy()) for v in self._bounds(G.shape[-1]))
         u = xp.where(G > 0, lo, xp.where(G < 0, hi, (lo + hi) / 2.0))
         return u, xp.sum(G * u, axis=-1)
+
+
+def _per_box(cached: Any, box: Box, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cached(box.low, box.high, d)``, computed afresh where the bounds are unhashable
+    (a list given from Python)."""
+    try:
+        return cached(box.low, box.high, d)
+    except TypeError:
+        return cached.__wrapped__(box.low, box.high, d)
 
 
 @functools.lru_cache(maxsize=256)

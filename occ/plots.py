@@ -19,10 +19,6 @@ from occ.figure_files import save_figure  # noqa: E402
 from occ.intervals import t_quantile  # noqa: E402
 
 
-def _save(fig: Any, path: Any, layout: bool = True) -> None:
-    save_figure(fig, path, layout)
-
-
 def _grid_layout(fig: Any, rows: int, cols: int, legend: float, caption: float = 0.3) -> None:
     """Fixed margins in inches, computed once (``tight_layout`` measures every text and
     costs seconds): room for a legend of width ``legend`` right of each panel, titles,
@@ -169,7 +165,7 @@ def regret_figure(result: Any, title: str | None = None) -> Any:
 
 def plot_run(result: Any, path: Path, title: str | None = None) -> None:
     """Write ``regret.png`` (:func:`regret_figure`)."""
-    _save(regret_figure(result, title), path, layout=False)
+    save_figure(regret_figure(result, title), path, layout=False)
 
 
 def _coordinate_range(domain: dict[str, Any]) -> tuple[float, float]:
@@ -236,7 +232,7 @@ def average_figure(result: Any) -> Any:
 
 def plot_average(result: Any, path: Path) -> None:
     """Write ``average_regret.png`` (:func:`average_figure`)."""
-    _save(average_figure(result), path, layout=False)
+    save_figure(average_figure(result), path, layout=False)
 
 
 def plot_sensitivity(result: Any, path: Path) -> bool:
@@ -274,7 +270,7 @@ def plot_sensitivity(result: Any, path: Path) -> bool:
         ax.set_ylabel(f"final regret at T = {T}")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -308,7 +304,7 @@ def plot_lower_bound(result: Any, path: Path) -> None:
         ax.set_xlabel("t")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_online_to_batch(result: Any, path: Path) -> None:
@@ -336,7 +332,7 @@ def plot_online_to_batch(result: Any, path: Path) -> None:
     _title(ax, "online-to-batch: excess risk of the averaged iterate")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_memory(result: Any, path: Path) -> None:
@@ -357,7 +353,7 @@ def plot_memory(result: Any, path: Path) -> None:
     ax.set_ylabel(f"final mean regret at T = {T}")
     _title(ax, "regret against optimizer-state size")
     ax.grid(True, alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_average_regret_panels(results: dict[str, Any], path: Path) -> None:
@@ -382,7 +378,7 @@ def plot_average_regret_panels(results: dict[str, Any], path: Path) -> None:
         _title(ax, title)
         ax.grid(True, alpha=0.3)
     _legend_outside(axes[0][-1])
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_wealth(result: Any, path: Path, title: str) -> None:
@@ -471,7 +467,7 @@ def _plot_dimension(final: pd.DataFrame, bounds: pd.DataFrame, path: Path) -> No
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Path) -> list[Path]:
@@ -518,7 +514,7 @@ def plot_sweep(table: pd.DataFrame, bounds: pd.DataFrame, sweep: Any, folder: Pa
                 ax.grid(True, alpha=0.3)
                 if ax.get_legend_handles_labels()[0]:
                     ax.legend(fontsize=7)
-                _save(fig, p)
+                save_figure(fig, p)
 
             atomic_write(path, draw)
             written.append(path)
@@ -560,7 +556,7 @@ def dimension_families(sweep: Any) -> list[list[str]]:
 
 
 def _plot_ratio_against_T(applicable: pd.DataFrame, path: Path) -> None:
-    _save(ratio_against_T_figure(applicable), path)
+    save_figure(ratio_against_T_figure(applicable), path)
 
 
 def ratio_against_T_figure(applicable: pd.DataFrame) -> Any:

@@ -396,7 +396,7 @@ def _per_cell(frame: pd.DataFrame, cells: list[Cell], **columns: Any) -> list[st
     owner = np.full(len(frame), -1, dtype=np.int64)
     for index, c in enumerate(cells):
         owner[(seed >= c.first) & (seed < c.first + c.count)] = index
-    keys = np.array([c.key for c in cells] + [""], dtype=object)
+    keys = np.array([c.key for c in cells] + [""], dtype=object)  # [-1]: owned by none
     whole = frame.assign(**columns, cell=keys[owner])
     lines = whole.to_csv(index=False).split("\n")
     if len(lines) != len(frame) + 2:  # header, one line a row, the empty tail

@@ -83,6 +83,19 @@ class BoundParameters:
     reduction_factor: float | None = None  # 2 on a bounded V (constraint-set reduction), 1 on R^d
 
 
+
+def json_ready(value: Any) -> Any:
+    """``value`` with arrays, NumPy scalars and collections as plain lists and numbers (a
+    frozenset sorted)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, frozenset | tuple | list):
+        return [json_ready(v) for v in sorted(value, key=str)] if isinstance(
+            value, frozenset) else [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
 @dataclass(frozen=True)
 class LearnerFacts:
     """A learner's declaration: see the module docstring for each field."""
@@ -116,22 +129,12 @@ class LearnerFacts:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready view (meta.json, ``occ list --learners``)."""
-
-        def plain(value: Any) -> Any:
-            if isinstance(value, np.ndarray):
-                return value.tolist()
-            if isinstance(value, frozenset | tuple | list):
-                return [plain(v) for v in sorted(value, key=str)] if isinstance(
-                    value, frozenset) else [plain(v) for v in value]
-            if isinstance(value, np.generic):
-                return value.item()
-            return value
-
-        out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+        out = {f.name: json_ready(getattr(self, f.name)) for f in dataclasses.fields(self)
                if f.name not in ("hyperparameters", "parameters")}
         out["mirror_descent"] = self.mirror_descent
-        out["hyperparameters"] = {h.name: plain(h.default) for h in self.hyperparameters}
-        out["parameters"] = {k: plain(v) for k, v in dataclasses.asdict(self.parameters).items()
+        out["hyperparameters"] = {h.name: json_ready(h.default) for h in self.hyperparameters}
+        parameters = dataclasses.asdict(self.parameters)
+        out["parameters"] = {k: json_ready(v) for k, v in parameters.items()
                              if v is not None and k not in ("c_effective", "A_diagonal")}
         return out
 
