@@ -41,7 +41,9 @@ class Statistics:
     D1: np.ndarray
     fact21_scalar: np.ndarray
     iterate_0: np.ndarray  # first coordinate of w_t at the checkpoints
-    iterate_sum: np.ndarray  # (R, K, d) sum_{s<=t} w_s
+    # (R, K, d) sum_{s<=t} w_s; (R, K, 1), its first coordinate only, where no excess risk
+    # reads the rest (the chunked engine)
+    iterate_sum: np.ndarray
     diverged_at: np.ndarray  # (R,) step at which the repetition left the problem, 0 if never
     diverged_cause: np.ndarray | None = None  # (R,) int code of DIVERGENCE_CAUSES, 0 if none
     # magnitudes behind the error budget of every verdict (occ.roundoff)

@@ -25,6 +25,7 @@ import occ
 from occ.cli import cli
 from occ.errors import ParameterError
 from occ.scenarios import parse_scenario
+from occ.statistics import DIVERGENCE_CAUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAM = {"occ": {"kind": "adam", "eta": 0.01},
@@ -239,15 +240,18 @@ def test_x64_stays_scoped_and_occ_imports_no_library() -> None:
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.parametrize("adversary", [{"kind": "linear_gaussian", "mean": 0.5},
+                                       {"kind": "linear_sparse", "bias": 0.6}])
 @pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 0.8},
                                     {"kind": "box", "low": -0.5, "high": 0.5}])
-def test_the_chunked_engine_equals_the_per_step_path(domain: dict) -> None:
+def test_the_chunked_engine_equals_the_per_step_path(domain: dict, adversary: dict) -> None:
     """optax declares a chunked step: a regret-only oblivious linear run goes through one
     jitted scan per chunk (checkpoints inside chunks, a padded last chunk, a grid of two
-    row groups) and gives the per-step reference path's numbers."""
+    row groups) and gives the per-step reference path's numbers: with the whole iterate
+    sums an online-to-batch adversary's excess risk reads (Gaussian), and with only their
+    first coordinate (sparse)."""
     sc = parse_scenario({"d": 6, "T": 150, "seeds": 3, "chunk": 32, "checkpoints": 12,
-                         "domain": domain, "bounds": [],
-                         "adversary": {"kind": "linear_gaussian", "mean": 0.5},
+                         "domain": domain, "bounds": [], "adversary": adversary,
                          "learners": {"o": {"kind": "optax", "transform": "adam",
                                             "learning_rate": [0.02, 0.3]}}}, "<test>", "scan")
     chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
@@ -258,6 +262,7 @@ def test_the_chunked_engine_equals_the_per_step_path(domain: dict) -> None:
                                reference.metrics[columns].to_numpy(float),
                                rtol=1e-12, atol=1e-12)
     assert (chunked.metrics.learner == reference.metrics.learner).all()
+    assert ("excess_risk" in chunked.metrics) == (adversary["kind"] == "linear_gaussian")
     # with bounds asked for, the run records them on the reference path
     assert occ.run(dataclasses.replace(sc, bounds=None)).meta["engines"] == {"o": "reference"}
 
@@ -272,6 +277,37 @@ def test_the_chunked_engine_marks_a_diverging_repetition_where_the_reference_doe
     assert reference.meta["diverged"]["o[learning_rate=1e+308]"]  # both rows, mid-chunk
     assert chunked.meta["diverged"] == reference.meta["diverged"]
     assert chunked.meta["diverged_causes"] == reference.meta["diverged_causes"]
+
+
+def test_the_chunked_engine_finds_where_each_row_diverges_in_later_chunks() -> None:
+    """The chunked engine checks the iterates' finiteness once per chunk and runs a chunk
+    again with the per-step probe only where a live row ends it non-finite: a row whose
+    step overflows in the second chunk (t = 25), one in the padded last chunk (t = 37) and
+    one that never diverges get the reference path's steps and causes. The overflowing
+    gradients are finite, but their squares' sum is not: that is not a loss divergence."""
+    gradients = [[0.1, -0.05]] * 40
+    gradients[24], gradients[36] = [1e200, 0.0], [0.0, -1e250]
+    sc = parse_scenario({"d": 2, "T": 40, "seeds": 1, "chunk": 16, "bounds": [],
+                         "domain": {"kind": "ball", "radius": 1.0},
+                         "adversary": {"kind": "linear_sequence", "gradients": gradients,
+                                       "L": 1e300, "norm": "linf"},
+                         "learners": {"o": {"kind": "optax", "transform": "sgd",
+                                            "learning_rate": [0.1, 1e90, 1e200]}}},
+                        "<test>", "div-late")
+    chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
+    assert chunked.meta["engines"] == {"o": "chunked"}
+    assert reference.meta["diverged"] == {"o[learning_rate=0.1]": {},
+                                          "o[learning_rate=1e+90]": {0: 37},
+                                          "o[learning_rate=1e+200]": {0: 25}}
+    assert set(reference.meta["diverged_causes"]["o[learning_rate=1e+90]"].values()) == {
+        DIVERGENCE_CAUSES[1]}
+    assert chunked.meta["diverged"] == reference.meta["diverged"]
+    assert chunked.meta["diverged_causes"] == reference.meta["diverged_causes"]
+    columns = ["regret", "cumulative_loss"]
+    live = chunked.metrics.learner == "o[learning_rate=0.1]"
+    np.testing.assert_allclose(chunked.metrics.loc[live, columns].to_numpy(float),
+                               reference.metrics.loc[live, columns].to_numpy(float),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_occ_show_writes_an_adapter_table_that_loads_back(tmp_path: Path) -> None:

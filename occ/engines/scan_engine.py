@@ -7,15 +7,24 @@ It runs a learner batch when (:func:`supported`) the learner declares a traceabl
 step of the library), the arrays are NumPy's, the adversary is oblivious with linear
 losses on a ball or a box (linear losses need a bounded set), the run records the regret
 only (``bounds = []``) and no trajectory is kept. Per step and row the scan computes
-what :class:`occ.recorder.Recorder` records in regret-only mode: the loss
-``<g_t, w_t>``, ``||g_t||^2``, the first coordinate of ``w_t``, the running sum of the iterates
-(kept at the checkpoints), the library step and then the domain's own Euclidean
-projection (the domain's ``project`` called with ``jax.numpy`` as its namespace), and
-whether ``w_{t+1}`` is finite (the sum of ``0 w_{t+1}``, NaN iff a coordinate is not:
-one fused reduction). The running sums over steps (cumulative loss, S, L, the scalar
-Fact 2.1) are formed here on the host in the recorder's order. The step is the library's
-own function, the same one the per-step ``update`` calls: never a second definition; a
-test holds the two paths equal.
+what :class:`occ.recorder.Recorder` records in regret-only mode and depends on the
+iterates: the loss ``<g_t, w_t>``, the first coordinate of ``w_t``, the running sum of the
+iterates (kept at the checkpoints, where the adversary's excess risk reads them), the
+library step and then the domain's own Euclidean projection (the domain's ``project``
+called with ``jax.numpy`` as its namespace). What
+depends on the data alone, ``||g_t||^2``, the host computes from the chunk while the scan
+runs (the recorder's own expression, ``sum(g * g, axis=-1)``, so the same numbers), and
+the running sums over steps (cumulative loss, S, L, the scalar Fact 2.1) are formed on
+the host in the recorder's order. The step is the library's own function, the same one
+the per-step ``update`` calls: never a second definition; a test holds the two paths
+equal.
+
+Whether ``w_{t+1}`` is finite is checked per chunk, not per step: a loss ``<g_t, w_t>`` is
+finite only where ``w_t`` is (``0 inf`` is NaN), so a row whose losses in the chunk and
+whose last iterate are finite had every iterate finite inside it. Where a row not yet
+diverged fails that, the chunk is run again from its saved start with the per-step probe
+(the sum of ``0 w_{t+1}``, NaN iff a coordinate is not) to find the step, as the recorder
+does; a per-step probe in every chunk cost 10-15% of the scan.
 
 One call per chunk and row group: the scan reads the chunk as the adversary drew it,
 repetition-major and 64-byte aligned, so jax takes it without a copy; the checkpoints
@@ -46,7 +55,12 @@ def jax_x64() -> Any:
 
 
 PROGRAMS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-"""Compiled scans by (step, masked, domain); the step is kept so its id stays unique."""
+"""Compiled scans by (step, masked, probe, domain); the step is kept so its id stays
+unique."""
+
+NORM_ROWS = 8
+"""Repetitions per host pass of ``||g_t||^2``: a temporary of 8 rows of a chunk (2.6 MB
+at d = 1000) stays in cache."""
 
 
 def supported(learner: Any, facts: LearnerFacts, adversary: Any, domain: Any, family: Any,
@@ -76,11 +90,18 @@ class ScanStepper:
     track = None
 
     def __init__(self, batch: LearnerBatch, domain: Any, checkpoints: np.ndarray, U: Any,
-                 comparator_loss: np.ndarray, w1: np.ndarray, T: int) -> None:
+                 comparator_loss: np.ndarray, w1: np.ndarray, T: int,
+                 iterate_sums: bool = True) -> None:
+        """``iterate_sums``: keep ``sum_{s<=t} w_s`` whole at the checkpoints (an
+        online-to-batch adversary's excess risk reads it); without, only its first
+        coordinate (the metrics' ``mean_iterate_0``) is kept, summed on the host from the
+        first coordinates the scan returns, and the scan carries no sum: each step is then
+        one pass fewer over the iterates."""
         import jax
         import jax.numpy as jnp
 
         self.batch, self.domain, self.T = batch, domain, T
+        self.iterate_sums = iterate_sums
         self.checkpoints = np.asarray(checkpoints, dtype=np.int64)
         self.set_comparators(U, comparator_loss)
         self.w1 = np.asarray(w1, dtype=np.float64)
@@ -90,7 +111,8 @@ class ScanStepper:
         z = lambda *s: np.zeros(s)  # noqa: E731
         self.cum, self.S, self.L, self.f21 = z(R), z(R), z(R), z(R)
         self.snap = {k: z(R, K) for k in ("cum", "S", "L", "f21", "w0")}
-        self.isum_snap = z(R, K, d)
+        self.isum_snap = z(R, K, d if iterate_sums else 1)
+        self.first_sum = z(R)  # sum_{s<=t} of w_s's first coordinate
         self.diverged_at = np.zeros(R, dtype=np.int64)
         self.diverged_cause = np.zeros(R, dtype=np.int64)
         self.pending = np.zeros(R, dtype=np.int64)  # first bad step of a chunk, per cause
@@ -99,30 +121,31 @@ class ScanStepper:
         self.slot_count = 1
         self.in_flight: tuple[Any, ...] | None = None  # the last chunk's pending results
         self.groups = []
+        self.programs: dict[tuple[Any, ...], Any] = {}
         with jax.enable_x64(True):
             for rows, init, step in batch.learner.scan_groups(R):
                 rows = slice(None) if np.array_equal(rows, np.arange(R)) else rows
                 w = jnp.asarray(self.w1[rows])
-                carry = (w, init(w), jnp.zeros_like(w))
-                self.groups.append((rows, carry, self._scan(step, False),
-                                    self._scan(step, True)))
+                carry = (w, init(w), jnp.zeros_like(w) if iterate_sums else None)
+                self.groups.append((rows, carry, step))
 
     def set_comparators(self, U: Any, comparator_loss: np.ndarray,
                         comparator_error: np.ndarray | None = None) -> None:
         self.U = np.asarray(U, dtype=np.float64)
         self.comparator_loss = comparator_loss
 
-    def _scan(self, step: Any, masked: bool) -> Any:
+    def _scan(self, step: Any, masked: bool, probe: bool) -> Any:
         """The jitted scan of a row group's step over a chunk: ``masked`` takes an
-        ``active`` flag per step (a chunk shorter than the compiled length, padded).
-        Cached per (step function, domain): a learner's second pass and its next run
-        reuse the compiled program."""
-        key = (id(step), masked, repr(self.domain))
+        ``active`` flag per step (a chunk shorter than the compiled length, padded);
+        ``probe`` also returns, per step, whether ``w_{t+1}`` is finite. Cached per (step
+        function, domain): a learner's second pass and its next run reuse the compiled
+        program."""
+        key = (id(step), masked, probe, self.iterate_sums, repr(self.domain))
         if key not in PROGRAMS or PROGRAMS[key][0] is not step:
-            PROGRAMS[key] = (step, self._compile(step, masked))
+            PROGRAMS[key] = (step, self._compile(step, masked, probe))
         return PROGRAMS[key][1]
 
-    def _compile(self, step: Any, masked: bool) -> Any:
+    def _compile(self, step: Any, masked: bool, probe: bool) -> Any:
         import jax
         import jax.numpy as jnp
 
@@ -131,31 +154,31 @@ class ScanStepper:
         def body(carry: Any, g: Any, mark: Any, on: Any) -> tuple[Any, Any]:
             w, s, isum, snaps = carry
             loss = jnp.sum(g * w, axis=-1)
-            gg = jnp.sum(g * g, axis=-1)
             y, s_next = step(w, s, g)
             w_next = domain.project(y, jnp, None)
-            # NaN iff a coordinate of w_{t+1} is not finite (0 inf and 0 NaN are NaN): one
-            # fused sum, where all(isfinite(.)) runs as a separate pass (1.6x the step)
-            probe = jnp.sum(0.0 * w_next, axis=-1)
-            isum_next = isum + w
+            isum_next = None if isum is None else isum + w
             # a checkpoint at this step keeps sum_{s<=t} w_s in its slot; other steps write
             # the scratch slot at the end (an in-place update, no branch)
             if snaps is not None:  # a chunk with checkpoints inside
                 slot = jnp.where(mark >= 0, mark, snaps.shape[0] - 1)
                 snaps = jax.lax.dynamic_update_index_in_dim(snaps, isum_next, slot, 0)
-            out = (loss, gg, w[:, 0], probe)
+            out = (loss, w[:, 0])
+            if probe:  # NaN iff a coordinate of w_{t+1} is not finite (0 inf, 0 NaN are NaN):
+                # one fused sum, where all(isfinite(.)) runs as a separate pass
+                out += (jnp.sum(0.0 * w_next, axis=-1),)
             if on is None:
                 return (w_next, s_next, isum_next, snaps), out
             keep = lambda a, b: jnp.where(on, a, b)  # noqa: E731
-            return (keep(w_next, w), jax.tree.map(keep, s_next, s), keep(isum_next, isum),
-                    snaps), out
+            return (keep(w_next, w), jax.tree.map(keep, s_next, s),
+                    jax.tree.map(keep, isum_next, isum), snaps), out
 
         def program(carry: Any, G: Any, marks: Any, count: Any = None, *,
                     slots: int) -> Any:
             """Every step j of the chunk ``G`` (R, L, d), repetition-major as drawn (step j
             reads the rows' slices ``G[:, j]``); ``marks[j]``: the snapshot slot of a
             checkpoint at step j, else -1; ``count`` (masked): the steps that are real,
-            the rest of a padded chunk leaving the carry unchanged."""
+            the rest of a padded chunk leaving the carry unchanged. Also returns, per row,
+            whether the last iterate is finite at the chunk's end."""
             w, s, isum = carry
 
             def one(c: Any, j: Any) -> Any:
@@ -164,7 +187,7 @@ class ScanStepper:
 
             start = (w, s, isum, jnp.zeros((slots + 1, *w.shape), w.dtype) if slots else None)
             (w, s, isum, snaps), out = jax.lax.scan(one, start, jnp.arange(G.shape[1]))
-            return (w, s, isum), out, snaps
+            return (w, s, isum), out, snaps, jnp.isfinite(jnp.sum(0.0 * w, axis=-1))
 
         # the carry is not donated: the first one may share the memory of the caller's w1
         # (jax takes aligned NumPy arrays without a copy); donating it saved nothing measurable
@@ -206,39 +229,74 @@ class ScanStepper:
         marks[self.checkpoints[inside] - t0] = np.arange(len(inside), dtype=np.int32)
         calls = []
         with jax_x64():
-            for index, (rows, carry, full, masked) in enumerate(self.groups):
+            for index, (rows, start, step) in enumerate(self.groups):
                 block = self._device(G if isinstance(rows, slice) else G[rows], L)
-                slots = self.slot_count if len(inside) else 0  # two programs, not one per count
-                if n == L:
-                    carry, out, snaps = full(carry, block, marks, slots=slots)
-                else:
-                    carry, out, snaps = masked(carry, block, marks, n, slots=slots)
-                self.groups[index] = (rows, carry, full, masked)
-                calls.append((rows, out, snaps))
-        # jax runs the calls asynchronously: the previous chunk's results are read while
-        # these compute (the block stays referenced, and unchanged, until then)
-        previous, self.in_flight = self.in_flight, (steps, inside, calls)
+                # two programs, not one per count; no slots where no sum is kept
+                slots = self.slot_count if len(inside) and self.iterate_sums else 0
+                call = (block, marks, slots, None if n == L else n)
+                carry, out, snaps, finite = self._call(step, start, call, probe=False)
+                self.groups[index] = (rows, carry, step)
+                calls.append((rows, step, start, call, out, snaps, finite))
+        # jax runs the calls asynchronously: ||g_t||^2 and the previous chunk's results
+        # are computed on the host while these run (the block and the chunk's start stay
+        # referenced, and unchanged, until it is collected)
+        norms = self._norms(G, n)
+        previous, self.in_flight = self.in_flight, (steps, inside, norms, calls)
         if previous is not None:
             self._collect(*previous)
 
-    def _collect(self, steps: np.ndarray, inside: np.ndarray, calls: list[Any]) -> None:
-        """A dispatched chunk's outputs into the running statistics."""
+    def _call(self, step: Any, carry: Any, call: tuple[Any, ...], probe: bool) -> Any:
+        """One chunk's call of the row group's program (padded where ``count`` is set)."""
+        block, marks, slots, count = call
+        key = (id(step), count is not None, probe)
+        if key not in self.programs:
+            self.programs[key] = self._scan(step, count is not None, probe)
+        if count is None:
+            return self.programs[key](carry, block, marks, slots=slots)
+        return self.programs[key](carry, block, marks, count, slots=slots)
+
+    @staticmethod
+    def _norms(G: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``||g_t||^2`` of the chunk's first ``n`` steps, (n, R): the recorder's expression
+        ``sum(g * g, axis=-1)``, row block by row block; and whether every coordinate of
+        ``g_t`` is finite (as the recorder asks: a finite ``g_t`` may overflow its square
+        sum), looked at only where the sum is not finite."""
+        norms = np.empty((G.shape[0], n))
+        for r in range(0, G.shape[0], NORM_ROWS):
+            part = G[r:r + NORM_ROWS, :n]
+            np.sum(part * part, axis=-1, out=norms[r:r + NORM_ROWS])
+        finite = np.isfinite(norms)
+        rows, steps = np.nonzero(~finite)
+        finite[rows, steps] = np.all(np.isfinite(G[rows, steps]), axis=-1)
+        return norms.T, finite.T
+
+    def _collect(self, steps: np.ndarray, inside: np.ndarray,
+                 norms: tuple[np.ndarray, np.ndarray], calls: list[Any]) -> None:
+        """A dispatched chunk's outputs into the running statistics. A row group with a row
+        not yet diverged whose last iterate, or a loss of the chunk, is not finite runs the
+        chunk again from its start with the per-step probe, which says at which step."""
         n = len(steps)
-        outputs = [np.empty((n, self.R)) for _ in range(4)]
+        losses, first = np.empty((n, self.R)), np.empty((n, self.R))
+        finite = np.ones((n, self.R), dtype=bool)
         with jax_x64():
-            for rows, out, snaps in calls:
-                for target, value in zip(outputs, out, strict=True):
-                    target[:, rows] = np.asarray(value)[:n]
-                for slot, k in enumerate(inside):
+            for rows, step, start, call, (loss, iterate_0), snaps, end_finite in calls:
+                losses[:, rows] = np.asarray(loss)[:n]
+                first[:, rows] = np.asarray(iterate_0)[:n]
+                for slot, k in enumerate(inside if snaps is not None else ()):
                     self.isum_snap[rows, k] = np.asarray(snaps[slot])
-        losses, norms, first, probe = outputs
-        self._accumulate(steps, inside, losses, norms, first, probe == probe)
+                ended = np.asarray(end_finite) & np.isfinite(losses[:, rows]).all(axis=0)
+                if not ended[self.diverged_at[rows] == 0].all():
+                    probe = np.asarray(self._call(step, start, call, probe=True)[1][2])[:n]
+                    finite[:, rows] = probe == probe
+        self._accumulate(steps, inside, losses, *norms, first, finite)
 
     def _accumulate(self, steps: np.ndarray, inside: np.ndarray, losses: np.ndarray,
-                    norms: np.ndarray, first: np.ndarray, finite: np.ndarray) -> None:
+                    norms: np.ndarray, data_finite: np.ndarray, first: np.ndarray,
+                    finite: np.ndarray) -> None:
         """The recorder's running sums and maxima over the chunk, in its order (a
         cumulative sum adds step by step, as the recorder does), kept at the checkpoints
-        ``inside`` it."""
+        ``inside`` it: the steps' losses, ``||g_t||^2``, whether ``g_t`` and ``w_{t+1}`` are
+        finite and the first coordinates of ``w_t``, each (n, R)."""
 
         def running(previous: np.ndarray, values: np.ndarray) -> np.ndarray:
             return np.cumsum(np.concatenate([previous[None], values]), axis=0)[1:]
@@ -248,7 +306,7 @@ class ScanStepper:
         L = np.maximum.accumulate(np.concatenate([self.L[None], np.sqrt(norms)]), axis=0)[1:]
         f21 = running(self.f21, np.where(S > 0, norms / np.sqrt(np.where(S > 0, S, 1.0)),
                                          0.0))
-        for bad, cause in ((~(np.isfinite(losses) & np.isfinite(norms)), 2), (~finite, 1)):
+        for bad, cause in ((~(np.isfinite(losses) & data_finite), 2), (~finite, 1)):
             hit = bad.any(axis=0) & (self.diverged_at == 0)
             at = steps[np.argmax(bad, axis=0)]
             earlier = hit & ((self.pending == 0) | (at < self.pending))
@@ -259,6 +317,10 @@ class ScanStepper:
         self.diverged_cause[newly] = self.pending_cause[newly]
         self.cum, self.S, self.L, self.f21 = cum[-1], S[-1], L[-1], f21[-1]
         at = self.checkpoints[inside] - steps[0]
+        if not self.iterate_sums:  # the first coordinate's sum, in the scan's order
+            first_sum = running(self.first_sum, first)
+            self.first_sum = first_sum[-1]
+            self.isum_snap[:, inside, 0] = first_sum[at].T
         for key, value in (("cum", cum), ("S", S), ("L", L), ("f21", f21), ("w0", first)):
             self.snap[key][:, inside] = value[at].T
 
