@@ -41,7 +41,10 @@ def _metrics(sc: Scenario, outcome: Any) -> pd.DataFrame:
     if hasattr(adversary, "expected_regret"):
         expected = adversary.expected_regret(stats.t, sc.d)
         frame["expected_regret"] = np.tile(expected, stats.regret.shape[0])
-    if hasattr(adversary, "excess_risk"):
+    if stats.iterate_sum_along is not None:  # m^T w_bar, kept by the engine
+        along = stats.iterate_sum_along / stats.t[None, :]
+        frame["excess_risk"] = adversary.excess_risk_along(along, sc.d, sc.domain).ravel()
+    elif hasattr(adversary, "excess_risk"):
         w_bar = stats.iterate_sum / stats.t[None, :, None]
         frame["excess_risk"] = adversary.excess_risk(w_bar, sc.domain).ravel()
     if hasattr(adversary, "trading_metrics") and outcome.trajectory is not None:

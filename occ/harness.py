@@ -355,8 +355,8 @@ def _simulate(*, bound_names: list[str] | None, adversary: Any, domain: Any,
                                                  recording, xp, keep_trajectories)
             if chunked:
                 return scan_engine.ScanStepper(b, domain, checkpoints, to_host(U), values,
-                                               to_host(w1(b)), T,
-                                               iterate_sums=hasattr(adversary, "excess_risk"))
+                                               to_host(w1(b)), T, **scan_engine.iterate_needs(
+                                                   adversary, d))
             reason = f"{reason}; {why}"
         stepper = LearnerStepper(b, adversary, family, w1(b), xp)
         stepper.engine_reason = reason

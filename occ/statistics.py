@@ -50,6 +50,9 @@ class Statistics:
     loss_magnitude: np.ndarray | None = None  # sum_t of |terms| of l_t(w_t)
     comparator_error: np.ndarray | None = None  # absolute error bound of comparator_loss
     iterate_norm_max: np.ndarray | None = None  # max_{t<=tau} ||w_t||_2
+    # (R, K) sum_{s<=t} m^T w_s, where the adversary's excess risk reads w_bar only as
+    # m^T w_bar (excess_risk_direction) and the engine kept that in place of the sum
+    iterate_sum_along: np.ndarray | None = None
     comparator_norm: np.ndarray | None = None  # ||u_tau||_2
     eq8_magnitude: np.ndarray | None = None  # (8)'s terms and the per-step identity's inputs
     eq10_magnitude: np.ndarray | None = None  # the same for (10)

@@ -22,7 +22,9 @@ import pytest
 import torch
 
 import occ
+from occ.adversaries.linear import LinearGaussian
 from occ.cli import cli
+from occ.engines import scan_engine
 from occ.errors import ParameterError
 from occ.scenarios import parse_scenario
 from occ.statistics import DIVERGENCE_CAUSES
@@ -247,9 +249,9 @@ def test_x64_stays_scoped_and_occ_imports_no_library() -> None:
 def test_the_chunked_engine_equals_the_per_step_path(domain: dict, adversary: dict) -> None:
     """optax declares a chunked step: a regret-only oblivious linear run goes through one
     jitted scan per chunk (checkpoints inside chunks, a padded last chunk, a grid of two
-    row groups) and gives the per-step reference path's numbers: with the whole iterate
-    sums an online-to-batch adversary's excess risk reads (Gaussian), and with only their
-    first coordinate (sparse)."""
+    row groups) and gives the per-step reference path's numbers: with the sums of
+    ``m^T w_t`` that the Gaussian adversary's excess risk reads, and with only the first
+    coordinate of the iterate sums (sparse: no excess risk)."""
     sc = parse_scenario({"d": 6, "T": 150, "seeds": 3, "chunk": 32, "checkpoints": 12,
                          "domain": domain, "bounds": [], "adversary": adversary,
                          "learners": {"o": {"kind": "optax", "transform": "adam",
@@ -265,6 +267,34 @@ def test_the_chunked_engine_equals_the_per_step_path(domain: dict, adversary: di
     assert ("excess_risk" in chunked.metrics) == (adversary["kind"] == "linear_gaussian")
     # with bounds asked for, the run records them on the reference path
     assert occ.run(dataclasses.replace(sc, bounds=None)).meta["engines"] == {"o": "reference"}
+
+
+@dataclasses.dataclass(frozen=True)
+class WholeSumGaussian(LinearGaussian):
+    """An excess risk that reads every coordinate of w_bar, and declares no direction."""
+
+    excess_risk_direction = None
+
+    def excess_risk(self, w_bar: np.ndarray, domain: object) -> np.ndarray:
+        return np.sum(w_bar * w_bar * np.arange(1, w_bar.shape[-1] + 1), axis=-1)
+
+
+def test_the_chunked_engine_keeps_the_whole_iterate_sums_an_excess_risk_reads() -> None:
+    """An adversary whose excess risk is not linear in w_bar gets the whole iterate sums
+    (with checkpoints inside chunks), as on the per-step path."""
+    sc = parse_scenario({"d": 5, "T": 120, "seeds": 2, "chunk": 32, "checkpoints": 10,
+                         "domain": {"kind": "ball", "radius": 0.7}, "bounds": [],
+                         "adversary": {"kind": "linear_gaussian", "mean": 0.4},
+                         "learners": {"o": {"kind": "optax", "transform": "adam",
+                                            "learning_rate": 0.1}}}, "<test>", "whole")
+    sc = dataclasses.replace(sc, adversary=WholeSumGaussian(mean=0.4))
+    assert scan_engine.iterate_needs(sc.adversary, 5) == {"iterate_sums": True}
+    chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
+    assert chunked.meta["engines"] == {"o": "chunked"}
+    np.testing.assert_allclose(chunked.metrics["excess_risk"], reference.metrics["excess_risk"],
+                               rtol=1e-12, atol=1e-15)
+    moved = chunked.metrics[chunked.metrics.t > 1]  # w_1 = 0: nothing to read at t = 1
+    assert (moved["excess_risk"] > 0).all()
 
 
 def test_the_chunked_engine_marks_a_diverging_repetition_where_the_reference_does() -> None:

@@ -47,9 +47,18 @@ class LinearGaussian(LinearAdversary):
         ``m = mean c``, so ``J(w) = m^T w`` and the excess risk of w_bar is
         ``m^T w_bar - min_V m^T w``."""
         d = w_bar.shape[-1]
-        m = self.mean * np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float), (d,))
-        _, best = domain.linear_minimum(m[None], np)
-        return w_bar @ m - float(best[0])
+        return self.excess_risk_along(w_bar @ self.excess_risk_direction(d), d, domain)
+
+    def excess_risk_direction(self, d: int) -> np.ndarray:
+        """``m``: the excess risk reads ``w_bar`` only through ``m^T w_bar`` (an engine may
+        keep ``sum_s m^T w_s`` in place of the whole iterate sum)."""
+        return self.mean * np.broadcast_to(np.asarray(self.coordinate_scale, dtype=float),
+                                           (d,))
+
+    def excess_risk_along(self, along: np.ndarray, d: int, domain: Any) -> np.ndarray:
+        """The excess risk from ``m^T w_bar``: ``m^T w_bar - min_V m^T w``."""
+        _, best = domain.linear_minimum(self.excess_risk_direction(d)[None], np)
+        return along - float(best[0])
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,18 @@ unique."""
 
 
 
+def iterate_needs(adversary: Any, d: int) -> dict[str, Any]:
+    """What of the iterate sums the adversary's excess risk reads, as :class:`ScanStepper`'s
+    keywords: nothing (no excess risk), ``sum_s m^T w_s`` (``excess_risk_direction``: a
+    risk linear in ``w_bar``), or the whole sum."""
+    if not hasattr(adversary, "excess_risk"):
+        return {"iterate_sums": False}
+    direction = getattr(adversary, "excess_risk_direction", None)
+    if direction is None:
+        return {"iterate_sums": True}
+    return {"iterate_sums": False, "direction": np.asarray(direction(d), dtype=np.float64)}
+
+
 def supported(learner: Any, facts: LearnerFacts, adversary: Any, domain: Any, family: Any,
               recording: Recording, xp: Any, keep_trajectories: bool) -> tuple[bool, str]:
     """``(True, "")`` where this engine can run the batch, else ``(False, why)``."""
@@ -88,17 +100,21 @@ class ScanStepper:
 
     def __init__(self, batch: LearnerBatch, domain: Any, checkpoints: np.ndarray, U: Any,
                  comparator_loss: np.ndarray, w1: np.ndarray, T: int,
-                 iterate_sums: bool = True) -> None:
+                 iterate_sums: bool = True, direction: np.ndarray | None = None) -> None:
         """``iterate_sums``: keep ``sum_{s<=t} w_s`` whole at the checkpoints (an
         online-to-batch adversary's excess risk reads it); without, only its first
         coordinate (the metrics' ``mean_iterate_0``) is kept, summed on the host from the
         first coordinates the scan returns, and the scan carries no sum: each step is then
-        one pass fewer over the iterates."""
+        one pass fewer over the iterates. ``direction`` (d,): the scan also returns
+        ``m^T w_t`` per step, and the host keeps ``sum_s m^T w_s`` (an excess risk linear
+        in ``w_bar``: :func:`iterate_needs`), a reduction in place of a pass that reads and
+        writes the sum."""
         import jax
         import jax.numpy as jnp
 
         self.batch, self.domain, self.T = batch, domain, T
         self.iterate_sums = iterate_sums
+        self.direction = direction
         self.checkpoints = np.asarray(checkpoints, dtype=np.int64)
         self.set_comparators(U, comparator_loss)
         self.w1 = np.asarray(w1, dtype=np.float64)
@@ -107,7 +123,8 @@ class ScanStepper:
         self.R, self.K = R, K
         z = lambda *s: np.zeros(s)  # noqa: E731
         self.cum, self.S, self.L, self.f21 = z(R), z(R), z(R), z(R)
-        self.snap = {k: z(R, K) for k in ("cum", "S", "L", "f21", "w0")}
+        self.snap = {k: z(R, K) for k in ("cum", "S", "L", "f21", "w0", "along")}
+        self.along = z(R)  # sum_{s<=t} m^T w_s, with a direction
         self.isum_snap = z(R, K, d if iterate_sums else 1)
         self.first_sum = z(R)  # sum_{s<=t} of w_s's first coordinate
         self.diverged_at = np.zeros(R, dtype=np.int64)
@@ -137,7 +154,8 @@ class ScanStepper:
         ``probe`` also returns, per step, whether ``w_{t+1}`` is finite. Cached per (step
         function, domain): a learner's second pass and its next run reuse the compiled
         program."""
-        key = (id(step), masked, probe, self.iterate_sums, repr(self.domain))
+        key = (id(step), masked, probe, self.iterate_sums, repr(self.direction),
+               repr(self.domain))
         if key not in PROGRAMS or PROGRAMS[key][0] is not step:
             PROGRAMS[key] = (step, self._compile(step, masked, probe))
         return PROGRAMS[key][1]
@@ -147,6 +165,7 @@ class ScanStepper:
         import jax.numpy as jnp
 
         domain = self.domain
+        direction = None if self.direction is None else jnp.asarray(self.direction)
 
         def body(carry: Any, g: Any, mark: Any, on: Any) -> tuple[Any, Any]:
             w, s, isum, snaps = carry
@@ -161,6 +180,8 @@ class ScanStepper:
                 slot = jnp.where(mark >= 0, mark, snaps.shape[0] - 1)
                 snaps = jax.lax.dynamic_update_index_in_dim(snaps, isum_next, slot, 0)
             out = (loss, gg, w[:, 0])
+            if direction is not None:  # m^T w_t
+                out += (jnp.sum(w * direction, axis=-1),)
             if probe:  # NaN iff a coordinate of w_{t+1} is not finite (0 inf, 0 NaN are NaN):
                 # one fused sum, where all(isfinite(.)) runs as a separate pass
                 out += (jnp.sum(0.0 * w_next, axis=-1),)
@@ -268,29 +289,32 @@ class ScanStepper:
         not yet diverged whose last iterate, or a loss of the chunk, is not finite runs the
         chunk again from its start with the per-step probe, which says at which step."""
         n = len(steps)
-        losses, norms, first = (np.empty((n, self.R)) for _ in range(3))
+        losses, norms, first, along = (np.empty((n, self.R)) for _ in range(4))
         finite = np.ones((n, self.R), dtype=bool)
         with jax_x64():
-            for rows, step, start, call, (loss, gg, iterate_0), snaps, end_finite in calls:
-                losses[:, rows] = np.asarray(loss)[:n]
-                norms[:, rows] = np.asarray(gg)[:n]
-                first[:, rows] = np.asarray(iterate_0)[:n]
+            for rows, step, start, call, out, snaps, end_finite in calls:
+                losses[:, rows] = np.asarray(out[0])[:n]
+                norms[:, rows] = np.asarray(out[1])[:n]
+                first[:, rows] = np.asarray(out[2])[:n]
+                if self.direction is not None:
+                    along[:, rows] = np.asarray(out[3])[:n]
                 for slot, k in enumerate(inside if snaps is not None else ()):
                     self.isum_snap[rows, k] = np.asarray(snaps[slot])
                 ended = np.asarray(end_finite) & np.isfinite(losses[:, rows]).all(axis=0)
                 if not ended[self.diverged_at[rows] == 0].all():
-                    probe = np.asarray(self._call(step, start, call, probe=True)[1][3])[:n]
+                    probe = np.asarray(self._call(step, start, call, probe=True)[1][-1])[:n]
                     finite[:, rows] = probe == probe
         self._accumulate(steps, inside, losses, norms, self._data_finite(G, norms), first,
-                         finite)
+                         finite, along)
 
     def _accumulate(self, steps: np.ndarray, inside: np.ndarray, losses: np.ndarray,
                     norms: np.ndarray, data_finite: np.ndarray, first: np.ndarray,
-                    finite: np.ndarray) -> None:
+                    finite: np.ndarray, along: np.ndarray) -> None:
         """The recorder's running sums and maxima over the chunk, in its order (a
         cumulative sum adds step by step, as the recorder does), kept at the checkpoints
         ``inside`` it: the steps' losses, ``||g_t||^2``, whether ``g_t`` and ``w_{t+1}`` are
-        finite and the first coordinates of ``w_t``, each (n, R)."""
+        finite, the first coordinates of ``w_t`` and (with a direction) ``m^T w_t``, each
+        (n, R)."""
 
         def running(previous: np.ndarray, values: np.ndarray) -> np.ndarray:
             return np.cumsum(np.concatenate([previous[None], values]), axis=0)[1:]
@@ -315,6 +339,10 @@ class ScanStepper:
             first_sum = running(self.first_sum, first)
             self.first_sum = first_sum[-1]
             self.isum_snap[:, inside, 0] = first_sum[at].T
+        if self.direction is not None:
+            along_sum = running(self.along, along)
+            self.along = along_sum[-1]
+            self.snap["along"][:, inside] = along_sum[at].T
         for key, value in (("cum", cum), ("S", S), ("L", L), ("f21", f21), ("w0", first)):
             self.snap[key][:, inside] = value[at].T
 
@@ -330,4 +358,6 @@ class ScanStepper:
             L=self.snap["L"].copy(), D=np.zeros((self.R, self.K)), D1=D1,
             fact21_scalar=self.snap["f21"].copy(), iterate_0=self.snap["w0"].copy(),
             iterate_sum=self.isum_snap.copy(), diverged_at=self.diverged_at.copy(),
+            iterate_sum_along=(None if self.direction is None
+                               else self.snap["along"].copy()),
             diverged_cause=self.diverged_cause.copy())
