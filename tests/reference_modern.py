@@ -155,6 +155,43 @@ def muon(ref: Any, w: np.ndarray, g: np.ndarray) -> np.ndarray:
     return (1 - eta * L.weight_decay) * w - eta * scale * O.reshape(-1)
 
 
+def _completed(Q: np.ndarray, loose: list[bool]) -> np.ndarray:
+    """Q's loose columns replaced, one at a time, by the lowest-index column of the
+    complement projector whose squared norm is within k eps of the largest, normalized,
+    the projector deflated after each (occ's convention for a basis LAPACK leaves free)."""
+    k = Q.shape[0]
+    C = np.eye(k)
+    for j in range(k):
+        if not loose[j]:
+            C -= np.outer(Q[:, j], Q[:, j])
+    out = Q.copy()
+    for j in range(k):
+        if loose[j]:
+            top = max(C[i, i] for i in range(k))
+            p = next(i for i in range(k) if C[i, i] >= top - k * np.finfo(float).eps)
+            v = C[:, p] / math.sqrt(C[p, p])
+            C -= np.outer(v, v)
+            out[:, j] = v
+    return out
+
+
+def _soap_basis(S: np.ndarray) -> np.ndarray:
+    values, Q = np.linalg.eigh(S + 1e-30 * np.eye(len(S)))
+    values, Q = values[::-1], Q[:, ::-1]
+    top = max(abs(values))
+    return _completed(Q, [abs(x) <= len(S) * np.finfo(float).eps * top for x in values])
+
+
+def _soap_qr(A: np.ndarray) -> np.ndarray:
+    Q, R = np.linalg.qr(A)
+    diagonal = [abs(R[j, j]) for j in range(len(A))]
+    loose, seen = [], False
+    for x in diagonal:
+        seen = seen or x <= len(A) * np.finfo(float).eps * max(diagonal)
+        loose.append(seen)
+    return _completed(Q, loose)
+
+
 def soap(ref: Any, w: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Vyas et al. 2024, Algorithm 3, as the authors' soap.py orders it."""
     L, t = ref.learner, ref.t
@@ -163,8 +200,7 @@ def soap(ref: Any, w: np.ndarray, g: np.ndarray) -> np.ndarray:
     bs = L.beta2 if L.shampoo_beta is None else L.shampoo_beta
     if t == 1:
         ref.Ls, ref.Rs = (1 - bs) * G @ G.T, (1 - bs) * G.T @ G
-        ref.QL = np.linalg.eigh(ref.Ls + 1e-30 * np.eye(m))[1][:, ::-1]
-        ref.QR = np.linalg.eigh(ref.Rs + 1e-30 * np.eye(n))[1][:, ::-1]
+        ref.QL, ref.QR = _soap_basis(ref.Ls), _soap_basis(ref.Rs)
         ref.M, ref.V = np.zeros((m, n)), np.zeros((m, n))
         return w.copy()
     k = t - 1
@@ -187,7 +223,7 @@ def soap(ref: Any, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         for side in ("L", "R"):
             S, Q = (ref.Ls, ref.QL) if side == "L" else (ref.Rs, ref.QR)
             order = np.argsort(-np.diag(Q.T @ S @ Q), kind="stable")
-            Q = np.linalg.qr(S @ Q[:, order])[0]
+            Q = _soap_qr(S @ Q[:, order])
             if side == "L":
                 ref.QL, ref.V = Q, ref.V[order, :]
             else:

@@ -99,6 +99,81 @@ def test_soap_on_a_1x1_matrix_is_adam_one_round_late() -> None:
     np.testing.assert_allclose(soap[1:], adam, rtol=1e-13, atol=1e-15)
 
 
+class _OtherLapack:
+    """NumPy, except that ``linalg.eigh`` and ``linalg.qr`` return another valid answer
+    where the answer is not unique, as another LAPACK build may: the eigenvectors of the
+    eigenvalues at rounding level, and the columns of Q from the first rounding-level
+    ``R_jj`` on, rotated by a random orthogonal matrix and their signs flipped."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.linalg = self
+
+    def __getattr__(self, name: str):
+        return getattr(np, name) if hasattr(np, name) else getattr(np.linalg, name)
+
+    def _rotate(self, Q: np.ndarray, free: np.ndarray) -> np.ndarray:
+        Q = Q.copy()
+        for r in range(len(Q)):
+            columns = np.flatnonzero(free[r])
+            if len(columns):
+                Z = np.linalg.qr(self.rng.normal(size=(len(columns), len(columns))))[0]
+                Q[r][:, columns] = -(Q[r][:, columns] @ Z)
+        return Q
+
+    def eigh(self, S: np.ndarray):
+        values, Q = np.linalg.eigh(S)
+        k = S.shape[-1]
+        top = np.abs(values).max(axis=-1, keepdims=True)
+        return values, self._rotate(Q, np.abs(values) <= k * np.finfo(float).eps * top)
+
+    def qr(self, A: np.ndarray):
+        Q, R = np.linalg.qr(A)
+        k = A.shape[-1]
+        diagonal = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
+        tiny = diagonal <= k * np.finfo(float).eps * diagonal.max(axis=-1, keepdims=True)
+        rotated = self._rotate(Q, np.cumsum(tiny, axis=-1) > 0)
+        return rotated, np.swapaxes(rotated, -1, -2) @ A
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (3, 6), (4, 4)])
+def test_soap_gives_one_run_whatever_basis_lapack_returns_where_it_is_free(shape) -> None:
+    """Rank-1 gradients leave most of L's and R's eigenbasis free at round 1, and the
+    refresh's QR rank-deficient (every 2nd update): SOAP's run is the same whichever
+    basis LAPACK returns there (occ's canonical completion), to rounding; on the paper's
+    own recipe (keep LAPACK's basis) the two runs differ at the first step that moves."""
+    m, n = shape
+    u, v = RNG.normal(size=(25, 2, m, 1)), RNG.normal(size=(25, 2, 1, n))
+    G = (u @ v).reshape(25, 2, m * n)
+    learner = make_learner("soap", eta=0.05, precondition_frequency=2, shape=shape)
+    w1 = np.zeros((2, m * n))
+    runs = []
+    for xp in (np, _OtherLapack(1), _OtherLapack(2)):
+        state, out = learner.init(w1, xp), []
+        for g in G:
+            w, state = learner.update(state, g, xp)
+            out.append(w)
+        runs.append(np.array(out))
+    assert np.abs(runs[0][1]).max() > 1e-3  # the second iterate moved
+    for other in runs[1:]:
+        np.testing.assert_allclose(other, runs[0], rtol=1e-10, atol=1e-13)
+
+
+def test_the_canonical_completion_keeps_the_fixed_columns_and_stays_orthonormal() -> None:
+    from occ.learners.soap import canonical_completion
+
+    Q = np.linalg.qr(RNG.normal(size=(4, 7, 7)))[0]
+    loose = RNG.random((4, 7)) < 0.5
+    loose[0] = False
+    loose[1] = True
+    out = canonical_completion(Q, loose, np)
+    np.testing.assert_array_equal(out[~loose[:, None, :].repeat(7, 1)],
+                                  Q[~loose[:, None, :].repeat(7, 1)])
+    np.testing.assert_allclose(np.swapaxes(out, -1, -2) @ out, np.broadcast_to(np.eye(7),
+                               out.shape), atol=1e-14)
+    np.testing.assert_array_equal(out[1], np.eye(7))  # nothing kept: the identity, in order
+
+
 def test_muon_on_a_1x1_matrix_is_signum_with_step_p5() -> None:
     a, b, c = 3.4445, -4.7750, 2.0315
     s = 1.0

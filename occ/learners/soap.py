@@ -6,7 +6,8 @@ For a matrix parameter W (m, n) with gradient G_t; beta_s = ``shampoo_beta`` (de
 beta2); k = t - 1 counts the updates (the first round only starts the statistics)::
 
     round 1:  L = (1 - beta_s) G G^T,  R = (1 - beta_s) G^T G;  Q_L, Q_R = the eigenvectors
-              of L + 1e-30 I, R + 1e-30 I in decreasing order of eigenvalue;  W does not move
+              of L + 1e-30 I, R + 1e-30 I in decreasing order of eigenvalue (a basis of
+              a rounding-level eigenspace fixed by canonical_completion);  W does not move
     round t >= 2 (update k = t - 1):
       G'  = Q_L^T G Q_R                                  (the gradient in the eigenbasis)
       M   = beta1 M + (1 - beta1) G                      (momentum, used rotated: Q_L^T M Q_R)
@@ -16,7 +17,8 @@ beta2); k = t - 1 counts the updates (the first round only starts the statistics
       L   = beta_s L + (1 - beta_s) G G^T,   R = beta_s R + (1 - beta_s) G^T G
       every f-th update (k mod f = 0), the refresh of the paper (one power iteration + QR):
         order Q_L's columns by decreasing diag(Q_L^T L Q_L) (V's rows follow them),
-        Q_L = qr(L Q_L).Q; likewise Q_R with V's columns
+        Q_L = qr(L Q_L).Q (the columns from the first dependent one on fixed by
+        canonical_completion); likewise Q_R with V's columns
 
 Conventions: epsilon outside the root of the uncorrected V with the bias corrections in
 the step size (``correct_bias``; Kingma and Ba's efficient form); decoupled decay applied
@@ -24,6 +26,9 @@ after the step (the code's ``p.add_(p, alpha=-lr * wd)``), default 0 here (the c
 is for training). The code keeps the momentum in the rotated basis and rotates it back
 and forth around each refresh; that is the same number as the original-space M above.
 No ``normalize_grads``, ``merge_dims`` or ``max_precond_dim`` (every factor is kept).
+Where L or R is rank-deficient (rank-1 gradients; m > n), the paper leaves part of the
+basis to LAPACK; occ chooses it from the data (:func:`canonical_completion`), so that a
+run gives the same numbers on every machine; elsewhere the two are the same.
 Projection: Euclidean (Frobenius), after the decay.
 
 On a 1 x 1 matrix the basis is +-1 and SOAP is Adam one round behind (the first gradient
@@ -56,22 +61,92 @@ class SoapState(NamedTuple):
     QR: Any  # (R, n, n)
 
 
+ROUNDING = 2.220446049250313e-16
+"""float64's machine epsilon: a value below ``k ROUNDING`` times the largest of its k
+peers is rounding noise (numpy.linalg.matrix_rank's rule)."""
+
+
+def _at_rounding_level(values: Any, xp: ModuleType) -> Any:
+    """(R, k) -> (R, k) bool: ``|value| <= k eps max |value|`` per row."""
+    k = values.shape[-1]
+    top = xp.max(xp.abs(values), axis=-1, keepdims=True)
+    return xp.abs(values) <= k * ROUNDING * top
+
+
+def _running_count(flags: Any, xp: ModuleType) -> Any:
+    """(R, k) bool -> (R, k) float: how many of ``flags[:, :j+1]`` are set (a product with
+    the upper triangle of ones: the array API has no cumulative sum in every namespace)."""
+    k = flags.shape[-1]
+    upper = xp.astype(xp.arange(k)[:, None] <= xp.arange(k)[None, :], xp.float64)
+    return xp.astype(flags, xp.float64) @ upper
+
+
+def canonical_completion(Q: Any, loose: Any, xp: ModuleType) -> Any:
+    """``Q`` (R, k, k) orthonormal, with its ``loose`` columns (R, k) replaced by a basis of
+    the orthogonal complement of the others chosen from the data alone.
+
+    Where the statistics are rank-deficient (a rank-1 gradient makes L rank 1), the
+    eigenvectors of the zero eigenvalue, and the columns of a QR after the first
+    dependent one, are any orthonormal basis of a subspace: the paper and its code keep
+    whatever LAPACK returns, and SOAP's trajectory depends on it (Adam is run
+    coordinate by coordinate in that basis), so a run differed by 1% in final regret
+    between OpenBLAS's Haswell and SkylakeX kernels. occ fixes that basis: pivoted
+    Gram-Schmidt on the complement projector ``C = I - Q_kept Q_kept^T`` takes, per
+    vector, the lowest-index column of C whose squared norm ``C_jj`` is within rounding
+    of the largest, normalizes it and deflates C; the vectors fill the loose positions in
+    order. The result is a continuous function of span(Q_kept) (away from ties beyond
+    rounding), so machines that agree to rounding on the kept columns agree on the
+    basis; a basis changed by signs or a rotation inside the loose subspace gives the
+    same run."""
+    if not bool(xp.any(loose)):
+        return Q
+    R, k, _ = Q.shape
+    eye = xp.eye(k, dtype=xp.float64)
+    kept = Q * xp.astype(~loose, xp.float64)[:, None, :]
+    C = eye[None, :, :] - kept @ xp.matrix_transpose(kept)
+    count = int(xp.max(xp.sum(xp.astype(loose, xp.int64), axis=-1)))
+    columns = xp.arange(k)
+    vectors = []
+    for _ in range(count):
+        diag = xp.sum(C * eye, axis=-1)  # (R, k): the squared norms of C's columns
+        top = xp.max(diag, axis=-1, keepdims=True)
+        pick = xp.argmax(xp.astype(diag >= top - k * ROUNDING, xp.int64), axis=-1)
+        onehot = xp.astype(columns[None, :] == pick[:, None], xp.float64)
+        column = xp.sum(C * onehot[:, None, :], axis=-1)  # (R, k)
+        norm = xp.sqrt(xp.maximum(xp.sum(diag * onehot, axis=-1), 0.0))
+        v = column / xp.where(norm > 0, norm, 1.0)[:, None]
+        C = C - v[:, :, None] * v[:, None, :]
+        vectors.append(v)
+    V = xp.stack(vectors, axis=-1)  # (R, k, count)
+    index = _running_count(loose, xp) - 1.0  # loose position -> its vector
+    select = xp.astype(index[:, None, :] == xp.astype(xp.arange(count), xp.float64)[
+        None, :, None], xp.float64)
+    return xp.where(loose[:, None, :], V @ select, Q)
+
+
 def _eigenbasis(S: Any, xp: ModuleType) -> Any:
-    """Eigenvectors of S + 1e-30 I, columns in decreasing order of eigenvalue."""
+    """Eigenvectors of S + 1e-30 I, columns in decreasing order of eigenvalue; those of
+    eigenvalues at rounding level replaced by :func:`canonical_completion`."""
     eye = xp.eye(S.shape[-1], dtype=xp.float64)
-    _, Q = xp.linalg.eigh(S + 1e-30 * eye)
-    return xp.flip(Q, axis=-1)
+    values, Q = xp.linalg.eigh(S + 1e-30 * eye)
+    values, Q = xp.flip(values, axis=-1), xp.flip(Q, axis=-1)
+    return canonical_completion(Q, _at_rounding_level(values, xp), xp)
 
 
 def _sorted_refresh(S: Any, Q: Any, xp: ModuleType) -> tuple[Any, Any]:
     """The paper's refresh: columns of Q ordered by decreasing ``diag(Q^T S Q)``, then
-    ``qr(S Q).Q``; returns the new Q and the permutation matrix P (``Q P`` reorders)."""
+    ``qr(S Q).Q``; returns the new Q and the permutation matrix P (``Q P`` reorders). The
+    columns from the first one whose ``|R_jj|`` is at rounding level on (S Q is
+    rank-deficient there, and a Householder QR's later columns follow that arbitrary one)
+    are replaced by :func:`canonical_completion`."""
     estimate = xp.sum(Q * (S @ Q), axis=-2)  # diag(Q^T S Q), (R, k)
     order = xp.argsort(-estimate, axis=-1, stable=True)
     k = S.shape[-1]
     P = xp.astype(xp.arange(k)[None, :, None] == order[:, None, :], xp.float64)
-    Q_new, _ = xp.linalg.qr(S @ (Q @ P))
-    return Q_new, P
+    Q_new, upper = xp.linalg.qr(S @ (Q @ P))
+    diagonal = xp.sum(upper * xp.eye(k, dtype=xp.float64), axis=-1)
+    dependent = _running_count(_at_rounding_level(diagonal, xp), xp) > 0
+    return canonical_completion(Q_new, dependent, xp), P
 
 
 @dataclasses.dataclass(frozen=True)
