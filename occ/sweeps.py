@@ -697,9 +697,46 @@ class _Pool:
     """A process pool that is replaced when a worker dies (the cells in flight then raise
     :class:`BrokenWorkerError` and are resubmitted by :func:`_schedule`)."""
 
+    ORPHAN_CHECK_SECONDS = 0.5
+    """How often the watchdog looks for tasks a broken pool left pending."""
+
     def __init__(self, workers: int, plugins: tuple[str, ...]) -> None:
+        import threading
+
         self.workers, self.plugins = workers, plugins
         self.pool = self._new()
+        self.lock = threading.Lock()
+        self.pending: dict[futures.Future, tuple[futures.ProcessPoolExecutor,
+                                                 futures.Future]] = {}
+        self.stopped = threading.Event()
+        threading.Thread(target=self._watch_orphans, name="occ-pool-orphans",
+                         daemon=True).start()
+
+    def _settle(self, outer: futures.Future, result: Any = None,
+                error: BaseException | None = None) -> None:
+        """Give ``outer`` its result or error once (the relay and the watchdog may both
+        try)."""
+        with self.lock:
+            self.pending.pop(outer, None)
+            if outer.done():
+                return
+            if error is None:
+                outer.set_result(result)
+            else:
+                outer.set_exception(error)
+
+    def _watch_orphans(self) -> None:
+        """A task of a pool that is broken (a worker died) can never finish; the pool fails
+        the ones it knows of, but a task submitted while it was failing them (CPython
+        3.11's ``terminate_broken`` clears the pending tasks without the lock ``submit``
+        holds) stays pending for ever, and the sweep would wait for it for ever: such a
+        task raises :class:`BrokenWorkerError` here, as the others do."""
+        while not self.stopped.wait(self.ORPHAN_CHECK_SECONDS):
+            with self.lock:
+                orphans = [outer for outer, (pool, inner) in self.pending.items()
+                           if getattr(pool, "_broken", False) and not inner.done()]
+            for outer in orphans:
+                self._settle(outer, error=BrokenWorkerError())
 
     def _new(self) -> futures.ProcessPoolExecutor:
         """Workers are spawned, not forked: the compiled engine's thread pool does not
@@ -721,12 +758,14 @@ class _Pool:
 
         def relay(f: futures.Future) -> None:
             try:
-                outer.set_result(f.result())
+                self._settle(outer, f.result())
             except futures.process.BrokenProcessPool:
-                outer.set_exception(BrokenWorkerError())
+                self._settle(outer, error=BrokenWorkerError())
             except BaseException as exc:
-                outer.set_exception(exc)
+                self._settle(outer, error=exc)
 
+        with self.lock:
+            self.pending[outer] = (self.pool, inner)
         inner.add_done_callback(relay)
         return outer
 
@@ -735,6 +774,7 @@ class _Pool:
         self.pool = self._new()
 
     def close(self, interrupted: bool = False) -> None:
+        self.stopped.set()
         if interrupted:
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()

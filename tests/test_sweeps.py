@@ -209,3 +209,29 @@ def test_a_cell_lock_is_exclusive_and_stale_locks_are_removed(tmp_path: Path) ->
     second.release()
     (tmp_path / "left.lock").write_text("")  # left by a killed runner: nobody holds it
     assert clean_locks(tmp_path) == 1 and not list(tmp_path.glob("*.lock"))
+
+
+def test_a_task_that_a_broken_pool_left_pending_raises_broken_worker() -> None:
+    """CPython 3.11's pool, when a worker dies, fails the tasks it holds without the lock
+    its submit takes: a task submitted meanwhile stays pending for ever. The sweep's pool
+    fails such a task as the others (the scheduler resubmits it), once."""
+    import concurrent.futures as futures
+    import types
+
+    from occ.sweeps import BrokenWorkerError, _Pool
+
+    pool = _Pool(1, ())
+    try:
+        broken = types.SimpleNamespace(_broken="a child process terminated abruptly")
+        orphan, never = futures.Future(), futures.Future()
+        alive, running = futures.Future(), futures.Future()
+        with pool.lock:
+            pool.pending[orphan] = (broken, never)
+            pool.pending[alive] = (types.SimpleNamespace(_broken=False), running)
+        assert isinstance(orphan.exception(timeout=5 * pool.ORPHAN_CHECK_SECONDS),
+                          BrokenWorkerError)
+        pool._settle(orphan, ["late result"])  # a late relay changes nothing
+        assert isinstance(orphan.exception(), BrokenWorkerError)
+        assert not alive.done()  # a task of a working pool is left to finish
+    finally:
+        pool.close()
