@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from occ.roundoff import EPSILON as EPS
 from occ.roundoff import gamma
 
 REFRESH = 64
@@ -46,7 +47,6 @@ try:
 except ImportError:  # pragma: no cover - numba is in the base install
     numba = None
 
-EPS = 2.220446049250313e-16
 
 
 def backward_error(d: int, updates: Any, top: Any) -> Any:

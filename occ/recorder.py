@@ -35,6 +35,7 @@ import numpy as np
 from occ.backend import to_device, to_host
 from occ.learners.facts import LearnerFacts
 from occ.regularizers import eigen_power, inverse_root, safe_eigvalsh
+from occ.roundoff import EPSILON
 from occ.statistics import Recording, Statistics
 
 Statistics = Statistics  # re-exported: the recorder's product
@@ -178,7 +179,7 @@ class Recorder:
         if self.recording.matrix_rank:
             m, n = self.facts.matrix_shape
             singular = xp.linalg.svdvals(xp.reshape(g, (g.shape[0], m, n)))
-            tolerance = max(m, n) * 2.220446049250313e-16 * xp.max(singular, axis=-1)
+            tolerance = max(m, n) * EPSILON * xp.max(singular, axis=-1)
             rank = xp.sum(xp.astype(singular > tolerance[:, None], xp.float64), axis=-1)
             self.max_rank = xp.maximum(self.max_rank, rank)
         if self.recording.gradient_variation:

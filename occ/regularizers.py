@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from occ.roundoff import gamma
+from occ.roundoff import EPSILON, gamma
 
 
 def _expand(p: Any, ndim: int, xp: ModuleType) -> Any:
@@ -269,7 +269,7 @@ def eigen_power(lam: Any, power: float, floor: float, xp: ModuleType,
         if floor > 0:
             x = xp.maximum(x, floor)
         else:
-            cutoff = d * 2.220446049250313e-16 * top
+            cutoff = d * EPSILON * top
             x = xp.where(x > cutoff[:, None], x, 0.0)
         positive = x > 0
         return xp.where(positive, xp.where(positive, x, 1.0) ** power, 0.0)

@@ -18,6 +18,11 @@ import numpy as np
 UNIT = 2.0**-53
 """The unit roundoff of IEEE double precision."""
 
+EPSILON = 2.0 * UNIT
+"""Machine epsilon (the spacing of doubles at 1): below ``k EPSILON`` times the largest of
+k values, a value is rounding noise (numpy.linalg.matrix_rank's rule, as occ applies it to
+eigenvalues, singular values and a QR's diagonal)."""
+
 PROJECTION_ULPS = 1024
 """Operations charged for a projection: the iterative ones stop at a relative accuracy
 of at most ``SECULAR_TOLERANCE = 1e-15`` (ball, about 5 u) and ``BOX_QP_TOLERANCE = 1e-13``

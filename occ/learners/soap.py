@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 from occ.learners.base import LearnerConfig, matrix_view, per_row, vector_view
 from occ.learners.facts import BoundParameters, LearnerFacts
 from occ.params import Boolean, Integer, Real, param
+from occ.roundoff import EPSILON
 from occ.schedules import Schedule, ScheduleSpec
 
 
@@ -61,16 +62,11 @@ class SoapState(NamedTuple):
     QR: Any  # (R, n, n)
 
 
-ROUNDING = 2.220446049250313e-16
-"""float64's machine epsilon: a value below ``k ROUNDING`` times the largest of its k
-peers is rounding noise (numpy.linalg.matrix_rank's rule)."""
-
-
 def _at_rounding_level(values: Any, xp: ModuleType) -> Any:
     """(R, k) -> (R, k) bool: ``|value| <= k eps max |value|`` per row."""
     k = values.shape[-1]
     top = xp.max(xp.abs(values), axis=-1, keepdims=True)
-    return xp.abs(values) <= k * ROUNDING * top
+    return xp.abs(values) <= k * EPSILON * top
 
 
 def _running_count(flags: Any, xp: ModuleType) -> Any:
@@ -110,7 +106,7 @@ def canonical_completion(Q: Any, loose: Any, xp: ModuleType) -> Any:
     for _ in range(count):
         diag = xp.sum(C * eye, axis=-1)  # (R, k): the squared norms of C's columns
         top = xp.max(diag, axis=-1, keepdims=True)
-        pick = xp.argmax(xp.astype(diag >= top - k * ROUNDING, xp.int64), axis=-1)
+        pick = xp.argmax(xp.astype(diag >= top - k * EPSILON, xp.int64), axis=-1)
         onehot = xp.astype(columns[None, :] == pick[:, None], xp.float64)
         column = xp.sum(C * onehot[:, None, :], axis=-1)  # (R, k)
         norm = xp.sqrt(xp.maximum(xp.sum(diag * onehot, axis=-1), 0.0))
