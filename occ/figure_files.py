@@ -21,10 +21,21 @@ def save_figure(fig: Any, path: Any, layout: bool = True) -> None:
         fig.tight_layout()
     formats = [s.lstrip(".").lower() for s in Path(path).suffixes]  # a temporary name
     fmt = next((f for f in reversed(formats) if f in ("png", "svg", "pdf")), "png")  # ends .tmp
-    fig.savefig(path, dpi=110, format=fmt)
+    fig.savefig(path, dpi=110, format=fmt, **png_options(fmt))
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+PNG_COMPRESSION = 1
+"""zlib level of every PNG occ writes. matplotlib's default, 6, took 0.25 s more of the
+default scenario's two figures (0.57 + 0.33 s against 0.42 + 0.23 s warm) for files 12%
+smaller; level 1 is still lossless."""
+
+
+def png_options(fmt: str) -> dict[str, Any]:
+    """``savefig`` keywords of a format: PNG at :data:`PNG_COMPRESSION`, else none."""
+    return {"pil_kwargs": {"compress_level": PNG_COMPRESSION}} if fmt == "png" else {}
 
 
 SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"

@@ -19,16 +19,19 @@ from occ.figure_files import save_figure  # noqa: E402
 from occ.intervals import t_quantile  # noqa: E402
 
 
-def _grid_layout(fig: Any, rows: int, cols: int, legend: float, caption: float = 0.3) -> None:
+def _grid_layout(fig: Any, rows: int, cols: int, legend: float, caption: float = 0.3,
+                 legend_each: bool = True) -> None:
     """Fixed margins in inches, computed once (``tight_layout`` measures every text and
-    costs seconds): room for a legend of width ``legend`` right of each panel, titles,
-    axis labels and a caption line at the bottom."""
+    costs seconds): room for a legend of width ``legend`` right of each panel (or, with
+    ``legend_each`` False, right of the last column only), titles, axis labels and a
+    caption line at the bottom."""
     width, height = fig.get_size_inches()
     left, top, below = 0.8, 0.35, 0.55
-    axes_width = width / cols - left - legend
+    between = legend + left if legend_each else left
+    axes_width = (width - left - legend - (cols - 1) * between) / cols
     axes_height = (height - caption) / rows - top - below
     fig.subplots_adjust(left=left / width, right=1 - legend / width,
-                        wspace=(legend + left) / axes_width,
+                        wspace=between / axes_width,
                         top=1 - top / height, bottom=(below + caption) / height,
                         hspace=(top + below) / axes_height)
 
@@ -226,7 +229,7 @@ def average_figure(result: Any) -> Any:
         ax.grid(True, alpha=0.3)
     _legend_outside(axes.flat[-1])
     _caption(fig, BAND_CAPTION)
-    _grid_layout(fig, 1, len(specs), legend=2.2)
+    _grid_layout(fig, 1, len(specs), legend=2.2, legend_each=False)  # one legend
     return fig
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from occ.atomic import atomic_write
 from occ.bounds import bound_verdicts
-from occ.figure_files import finish_log_axes
+from occ.figure_files import finish_log_axes, png_options
 from occ.plots import average_figure, regret_figure
 from occ.results import RunResult
 
@@ -47,7 +47,7 @@ def _figure_png(figure: Any) -> str:
 
     buffer = io.BytesIO()
     finish_log_axes(figure)
-    figure.savefig(buffer, format="png", dpi=90)
+    figure.savefig(buffer, format="png", dpi=90, **png_options("png"))
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="figure" src="data:image/png;base64,{data}">'

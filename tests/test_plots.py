@@ -82,6 +82,31 @@ def test_legends_sit_outside_the_axes(default_run) -> None:
                         "the legend overlaps another panel"
 
 
+def test_a_single_legend_leaves_no_empty_gaps_between_panels(default_run) -> None:
+    """average_regret.png has one legend, right of its last panel: the gaps between the
+    panels are the y labels' room alone, not a legend's, and the legend ends inside the
+    figure."""
+    fig = plots.average_figure(default_run)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frames = [ax.get_window_extent(renderer) for ax in fig.axes if ax.axison]
+    assert len(frames) >= 2
+    dpi = fig.dpi
+    for left, right in zip(frames, frames[1:], strict=False):
+        assert (right.x0 - left.x1) / dpi == pytest.approx(0.8, abs=1e-6)  # inches
+    legend = fig.axes[-1].get_legend().get_window_extent(renderer)
+    assert legend.x1 <= fig.bbox.x1
+
+
+def test_png_figures_are_written_at_the_fast_zlib_level(default_run, tmp_path) -> None:
+    """Every PNG's image data is zlib level 1 (the FLEVEL bits of the stream's header:
+    0x78 0x01), not matplotlib's default 6 (0x78 0x9c)."""
+    plots.plot_average(default_run, tmp_path / "a.png")
+    data = (tmp_path / "a.png").read_bytes()
+    start = data.index(b"IDAT") + 4
+    assert data[start:start + 2] == b"\x78\x01"
+
+
 def test_every_figure_says_what_is_drawn(default_run) -> None:
     for fig in (plots.regret_figure(default_run), plots.average_figure(default_run)):
         caption = " ".join(text.get_text() for text in fig.texts)
