@@ -195,8 +195,8 @@ def test_regret_only_runs_record_no_bound_and_the_same_regret(learner) -> None:
                                     {"kind": "box", "low": -1.0, "high": 0.5}],
                          ids=["ball", "box"])
 def test_regret_kernel_equals_the_reference_path(name, case, domain) -> None:
-    """``bounds = []`` runs the fused regret kernel; d = 600 splits a box row into three
-    coordinate blocks (256, 256, 88) whose partial losses are added afterwards."""
+    """``bounds = []`` runs the fused regret kernel; d = 600 splits a box row into two
+    coordinate blocks (512, 88) whose partial losses are added afterwards."""
     case = {k: np.resize(v, 600).tolist() if isinstance(v, list) else v
             for k, v in case.items()}  # a per-coordinate vector, repeated over d = 600
     sc = make_scenario(domain=domain, adversary={"kind": "linear_gaussian", "mean": 0.05},
@@ -225,6 +225,38 @@ def test_regret_kernel_rows_do_not_depend_on_batch_chunk_or_threads(domain) -> N
         numba_engine.numba.set_num_threads(threads)
     pd.testing.assert_frame_equal(full.metrics[full.metrics.seed < 2].reset_index(drop=True),
                                   few.metrics.reset_index(drop=True), check_exact=True)
+
+
+@pytest.mark.parametrize("domain", [{"kind": "box", "low": -1.0, "high": 1.0},
+                                    {"kind": "box", "low": -0.02, "high": 0.02}],
+                         ids=["box", "binding box"])
+def test_regret_kernel_numbers_do_not_depend_on_how_blocks_are_grouped_into_tasks(
+        domain, monkeypatch) -> None:
+    """d = 1300: three blocks per repetition. One task per block, one task per row and a
+    split in between (what few rows on many threads get) give the same numbers, bit for
+    bit: each block's partial sums are the same loop whichever task runs it."""
+    sc = make_scenario(domain=domain, d=1300, T=70, seeds=3, bounds=[], chunk=16,
+                       learners={"a": {"kind": "adam", "eta": 0.3},
+                                 "g": {"kind": "adagrad_diag", "eta": 0.5},
+                                 "o": {"kind": "ogd", "step": "sqrt"}})
+    groupings = {"per block": lambda blocks, R, threads: np.arange(blocks + 1, dtype=np.int64),
+                 "per row": lambda blocks, R, threads: np.array([0, blocks], dtype=np.int64),
+                 "split": lambda blocks, R, threads: np.array([0, 1, blocks], dtype=np.int64)}
+    runs = {}
+    for name, grouping in groupings.items():
+        monkeypatch.setattr(numba_engine, "task_groups", grouping)
+        runs[name] = occ.run(sc, engine="numba").metrics
+    for name in ("per row", "split"):
+        pd.testing.assert_frame_equal(runs["per block"], runs[name], check_exact=True)
+
+
+@pytest.mark.parametrize(("blocks", "R", "threads", "expected"),
+                         [(4, 100, 2, [0, 4]), (4, 2, 2, [0, 4]), (4, 1, 2, [0, 2, 4]),
+                          (4, 1, 16, [0, 1, 2, 3, 4]), (3, 2, 8, [0, 1, 2, 3]),
+                          (1, 1, 8, [0, 1]), (6, 1, 2, [0, 3, 6])])
+def test_task_groups_give_every_thread_work_and_rows_whole_where_rows_suffice(
+        blocks, R, threads, expected) -> None:
+    assert numba_engine.task_groups(blocks, R, threads).tolist() == expected
 
 
 @pytest.mark.parametrize(("d", "eta"), [(600, 1e250), (3, 1e307)])

@@ -14,12 +14,14 @@ its step functions, its ``kernel_step`` declaration and one entry here.
   coordinates: loss and ``||g||^2`` terms, the iterate sum, the learner's step, the
   projection (a clip on a box; on a ball the norm in the same loop and the projection
   pass only when the step leaves the ball), the divergence check, and the new iterate
-  written in place. Work is split into tasks (repetition, block of coordinates); on a
-  box coordinates interact only through the loss and ``||g_t||^2``, which each task
-  writes per step as partial sums that :func:`combine` then adds in block order. Blocks
-  are fixed by ``d`` alone (:func:`occ.engines.numba_engine.blocks`), so a repetition's
-  numbers do not depend on the batch size or the thread count, and one repetition still
-  uses every core.
+  written in place. On a box coordinates interact only through the loss and
+  ``||g_t||^2``, so a row is cut into blocks, each writing per step its partial sums,
+  which :func:`combine` then adds in block order. Blocks are fixed by ``d`` alone
+  (:func:`occ.engines.numba_engine.blocks`), so a repetition's numbers do not depend on
+  the batch size or the thread count; tasks are (repetition, group of its blocks), a
+  whole row where the rows keep every thread busy
+  (:func:`occ.engines.numba_engine.task_groups`), so one repetition still uses every
+  core.
 
 numba's on-disk cache is keyed on this file alone and does not see a change to a step
 function in a learner's module: :func:`_invalidate_stale_cache` drops the cached machine
@@ -435,14 +437,19 @@ if AVAILABLE:
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
     def advance(kind, flags, needs_norm, spherical, G, t0, schedule, hyper, c_scale, w,
-                acc1, acc2, acc3, scal, bounds, lo, hi, centre, radius, box, part_loss, part_gg,
-                isum, k0_of, checkpoints, diverged, snap_first, snap_sum, precision,
+                acc1, acc2, acc3, scal, bounds, groups, lo, hi, centre, radius, box, part_loss,
+                part_gg, isum, k0_of, checkpoints, diverged, snap_first, snap_sum, precision,
                 outside):  # pragma: no cover
-        """Advance every task (row r, block b) over the chunk ``G`` (R, n, d) from step t0.
+        """Advance every task (row r, group of blocks) over the chunk ``G`` (R, n, d) from
+        step t0: step by step, and in each step block by block.
 
         ``flags``: the learner's step flags (a tuple: constants to the loops);
         ``needs_norm``: its row step reads ``||g_t||^2`` (then the row is one block);
         ``spherical``: a radial projection.
+        ``bounds``: the blocks' coordinate boundaries (fixed by d: every partial sum below
+        is one block's, whatever the grouping); ``groups``: the block boundaries of the
+        tasks (one group per row when there are at least as many rows as threads), so
+        that a task reads its row of ``G`` in address order.
         ``lo``/``hi``: the box, or -inf/+inf on a ball (the clip is then the identity), so
         the coordinate loops have no branch and no conditional store, and vectorize.
         Writes ``part_loss``/``part_gg`` (n, R, B): the block's share of ``<g_t, w_t>`` and
@@ -452,74 +459,81 @@ if AVAILABLE:
         allocation inside the parallel loop).
         """
         R, n, d = G.shape
-        nb = bounds.shape[0] - 1
-        for task in prange(R * nb):
-            r = task // nb
-            b = task - r * nb
-            i0, i1 = bounds[b], bounds[b + 1]
-            p = precision[r]  # (R, d) scratch: the precision, for the ball's projection
-            # views of the block, indexed from 0: numba then knows every index is >= 0 and
-            # emits no wraparound code, so the loops vectorize (3-4x)
-            size = i1 - i0
-            wv, isv, pv = w[r, i0:i1], isum[r, i0:i1], p[i0:i1]
-            m1, m2, m3 = acc1[r, i0:i1], acc2[r, i0:i1], acc3[r, i0:i1]
-            lov, hiv, cv, csv = lo[i0:i1], hi[i0:i1], centre[i0:i1], c_scale[i0:i1]
+        ng = groups.shape[0] - 1
+        for task in prange(R * ng):
+            r = task // ng
+            group = task - r * ng
+            # the task's rows, once (a view per block and step costs two atomic reference
+            # counts: 1.2x the whole kernel); coordinates are then indexed i0 + i with
+            # unsigned i0 and i, for which numba emits no wraparound code, so the loops
+            # vectorize (3-4x)
+            wr, isr, pr = w[r], isum[r], precision[r]
+            a1, a2, a3 = acc1[r], acc2[r], acc3[r]
             hyper_r = hyper[r]
             for step in range(n):
                 t = t0 + step
-                first = wv[0]  # w_{t,0} where b = 0
-                gv = G[r, step, i0:i1]
                 s_t = schedule[step]
-                gg_row = 0.0
-                if needs_norm:  # the whole row (nb = 1)
-                    for i in range(size):
-                        gg_row += gv[i] * gv[i]
-                loss = 0.0
-                gg = 0.0
-                bad = 0.0
-                norm2 = 0.0
-                # one loop per compiled step, each calling its step directly (a loop in a
-                # helper taking the step as an argument runs 1.5x slower: measured)
-                if kind == 0:
-                    scalars, scal[r] = _ogd_row(t, s_t, hyper_r, flags, scal[r], gg_row)
-                    for i in range(size):
-                        gi, wi = gv[i], wv[i]
-                        y, _, _, _, pv[i] = _ogd_coordinate(gi, wi, m1[i], m2[i], m3[i], csv[i],
-                                                            scalars, flags)
-                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
-                                                           isv, wv, lov, hiv, cv)
-                elif kind == 1:
-                    scalars, scal[r] = _adagrad_row(t, s_t, hyper_r, flags, scal[r], gg_row)
-                    for i in range(size):
-                        gi, wi = gv[i], wv[i]
-                        y, m1[i], _, _, pv[i] = _adagrad_coordinate(gi, wi, m1[i], m2[i], m3[i],
-                                                                    csv[i], scalars, flags)
-                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
-                                                           isv, wv, lov, hiv, cv)
-                else:
-                    scalars, scal[r] = _adam_row(t, s_t, hyper_r, flags, scal[r], gg_row)
-                    for i in range(size):
-                        gi, wi = gv[i], wv[i]
-                        y, m1[i], m2[i], m3[i], pv[i] = _adam_coordinate(
-                            gi, wi, m1[i], m2[i], m3[i], csv[i], scalars, flags)
-                        loss, gg, norm2, bad = _fused_tail(gi, wi, y, i, loss, gg, norm2, bad,
-                                                           isv, wv, lov, hiv, cv)
-                if not box and s_t > 0 and math.sqrt(norm2) > radius:
-                    for i in range(d):  # (R, d) scratch: the step that left the ball
-                        outside[r, i] = w[r, i]
-                    _project(outside[r], p, spherical, False, lo, hi, centre, radius, w[r])
-                    bad = 0.0
-                    for i in range(size):
-                        bad += 0.0 * wv[i]
-                part_loss[step, r, b] = loss
-                part_gg[step, r, b] = gg
-                if bad != bad and diverged[r, b] == 0:  # a NaN: some coordinate not finite
-                    diverged[r, b] = t
                 k = k0_of[step]
-                if k < checkpoints.shape[0] and checkpoints[k] == t:
-                    if b == 0:
-                        snap_first[r, k] = first
-                    snap_sum[r, k, i0:i1] = isv
+                at_checkpoint = k < checkpoints.shape[0] and checkpoints[k] == t
+                gr = G[r, step]
+                for b in range(groups[group], groups[group + 1]):
+                    i0 = bounds[b]  # unsigned (numba_engine.blocks)
+                    size = bounds[b + 1] - i0
+                    first = wr[i0]  # w_{t,0} where b = 0
+                    gg_row = 0.0
+                    if needs_norm:  # the whole row (nb = 1)
+                        for i in range(size):
+                            gg_row += gr[i0 + i] * gr[i0 + i]
+                    loss = 0.0
+                    gg = 0.0
+                    bad = 0.0
+                    norm2 = 0.0
+                    # one loop per compiled step, each calling its step directly (a loop in
+                    # a helper taking the step as an argument runs 1.5x slower: measured)
+                    if kind == 0:
+                        scalars, scal[r] = _ogd_row(t, s_t, hyper_r, flags, scal[r], gg_row)
+                        for i in range(size):
+                            j = i0 + i
+                            gi, wi = gr[j], wr[j]
+                            y, _, _, _, pr[j] = _ogd_coordinate(gi, wi, a1[j], a2[j], a3[j],
+                                                                c_scale[j], scalars, flags)
+                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
+                                                               bad, isr, wr, lo, hi, centre)
+                    elif kind == 1:
+                        scalars, scal[r] = _adagrad_row(t, s_t, hyper_r, flags, scal[r],
+                                                        gg_row)
+                        for i in range(size):
+                            j = i0 + i
+                            gi, wi = gr[j], wr[j]
+                            y, a1[j], _, _, pr[j] = _adagrad_coordinate(
+                                gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
+                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
+                                                               bad, isr, wr, lo, hi, centre)
+                    else:
+                        scalars, scal[r] = _adam_row(t, s_t, hyper_r, flags, scal[r], gg_row)
+                        for i in range(size):
+                            j = i0 + i
+                            gi, wi = gr[j], wr[j]
+                            y, a1[j], a2[j], a3[j], pr[j] = _adam_coordinate(
+                                gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
+                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
+                                                               bad, isr, wr, lo, hi, centre)
+                    if not box and s_t > 0 and math.sqrt(norm2) > radius:
+                        for i in range(d):  # (R, d) scratch: the step that left the ball
+                            outside[r, i] = wr[i]
+                        _project(outside[r], pr, spherical, False, lo, hi, centre, radius, wr)
+                        bad = 0.0
+                        for i in range(size):
+                            bad += 0.0 * wr[i0 + i]
+                    part_loss[step, r, b] = loss
+                    part_gg[step, r, b] = gg
+                    if bad != bad and diverged[r, b] == 0:  # a NaN: a coordinate not finite
+                        diverged[r, b] = t
+                    if at_checkpoint:
+                        if b == 0:
+                            snap_first[r, k] = first
+                        for i in range(size):
+                            snap_sum[r, k, i0 + i] = isr[i0 + i]
 
     @njit(cache=True, error_model="numpy")
     def combine(part_loss, part_gg, t0, k0_of, checkpoints, cum, S, L, f21, snap_scalar,
