@@ -19,9 +19,12 @@ from hypothesis import strategies as st
 from learner_cases import LEARNER_CASES
 
 import occ
+from occ.batches import LearnerBatch
+from occ.domains import Ball, Box
 from occ.engines import numba_engine
 from occ.errors import ParameterError
 from occ.learners import LEARNERS
+from occ.statistics import Recording
 
 ENGINE_DOMAINS = ("ball", "box")
 """The domains the compiled engine takes (numba_engine.supported)."""
@@ -190,13 +193,20 @@ def test_regret_only_runs_record_no_bound_and_the_same_regret(learner) -> None:
         assert result.metrics["eq10_first_term"].isna().all()
 
 
+PER_COORDINATE_BOX = {"kind": "box", "low": np.linspace(-1.0, -0.2, 600).tolist(),
+                      "high": np.linspace(0.1, 0.9, 600).tolist()}
+
+
 @pytest.mark.parametrize(("name", "case"), CASES)
 @pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0, "centre": 0.1},
-                                    {"kind": "box", "low": -1.0, "high": 0.5}],
-                         ids=["ball", "box"])
+                                    {"kind": "box", "low": -1.0, "high": 0.5},
+                                    PER_COORDINATE_BOX],
+                         ids=["ball", "box", "per-coordinate box"])
 def test_regret_kernel_equals_the_reference_path(name, case, domain) -> None:
     """``bounds = []`` runs the fused regret kernel; d = 600 splits a box row into two
-    coordinate blocks (512, 88) whose partial losses are added afterwards."""
+    coordinate blocks (512, 88) whose partial losses are added afterwards. The three
+    domains are the kernel's three specializations: a ball (norm, precision store,
+    projection), a uniform box (two numbers) and a per-coordinate box (two arrays)."""
     case = {k: np.resize(v, 600).tolist() if isinstance(v, list) else v
             for k, v in case.items()}  # a per-coordinate vector, repeated over d = 600
     sc = make_scenario(domain=domain, adversary={"kind": "linear_gaussian", "mean": 0.05},
@@ -207,6 +217,28 @@ def test_regret_kernel_equals_the_reference_path(name, case, domain) -> None:
     assert fast.bounds.empty and reference.bounds.empty
     for attribute in ("metrics", "summary"):
         _assert_close(getattr(fast, attribute), getattr(reference, attribute))
+
+
+def test_regret_kernel_gets_only_what_its_domain_needs() -> None:
+    """A uniform box reaches the kernel as two numbers, a per-coordinate box as two arrays,
+    and neither with a centre or a precision store (the ball's norm test and projection
+    are then not compiled); a ball gets both."""
+    def stepper(domain):
+        learner = occ.make_learner("adam", domain=domain)
+        batch = LearnerBatch("x", learner, np.array(["x"] * 2, dtype=object), np.arange(2), 1)
+        return numba_engine.NumbaStepper(batch, domain, np.array([1, 4]), np.zeros((2, 2, 3)),
+                                         np.zeros((2, 2)), np.zeros((2, 3)), learner.facts(3),
+                                         Recording(regret_only=True), 4)
+
+    lo, hi, centre, _ = stepper(Box(low=-1.0, high=0.5)).advance_geometry
+    assert (lo, hi, centre) == (-1.0, 0.5, None)
+    per = stepper(Box(low=[-1.0, -2.0, -3.0], high=1.0))
+    assert per.advance_geometry[0].tolist() == [-1.0, -2.0, -3.0]
+    assert per.advance_geometry[1].tolist() == [1.0, 1.0, 1.0]
+    assert per.advance_geometry[2] is None and per.advance_precision is None
+    ball = stepper(Ball(radius=2.0, centre=0.5))
+    assert ball.advance_geometry[2].tolist() == [0.5, 0.5, 0.5]
+    assert ball.advance_geometry[3] == 2.0 and ball.advance_precision is ball.p
 
 
 @pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0},

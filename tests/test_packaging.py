@@ -22,9 +22,13 @@ def test_every_package_of_occ_is_listed_for_the_wheel() -> None:
 
 
 def test_the_wheel_holds_every_scenario_its_data_and_the_sweeps(tmp_path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True,
-                   timeout=300)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v",
+                            "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True,
+                           text=True, timeout=300)
+    # what a newcomer's `pip install .` shows: no deprecated metadata, no data folder that
+    # setuptools would call an unlisted package
+    assert "BuildBackendWarning" not in build.stdout + build.stderr, [
+        line for line in (build.stdout + build.stderr).splitlines() if "Warning" in line]
     wheel = next(tmp_path.glob("occ-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in sorted((ROOT / "scenarios").rglob("*")):

@@ -186,6 +186,15 @@ class NumbaStepper:
             self.bounds = blocks(d, domain.name == "box" and not self.needs_norm)
             self.diverged_block = np.zeros((R, len(self.bounds) - 1), dtype=np.int64)
             self.snap_first, self.iterate_snapshots = z(R, K), z(R, K, d)
+            lo, hi, centre, radius, box = self.geometry
+            if box:  # neither a centre nor a precision store; a uniform box as two numbers
+                uniform = bool(np.all(lo == lo[0]) and np.all(hi == hi[0]))
+                self.advance_geometry = ((float(lo[0]), float(hi[0])) if uniform else (lo, hi)
+                                         ) + (None, radius)
+                self.advance_precision = None
+            else:
+                self.advance_geometry = (lo, hi, centre, radius)
+                self.advance_precision = self.p
 
     def set_comparators(self, U: np.ndarray, comparator_loss: np.ndarray,
                         comparator_error: np.ndarray | None = None) -> None:
@@ -212,10 +221,10 @@ class NumbaStepper:
                                   G, t0, schedule, self.hyper, self.c_scale, self.w, self.acc1,
                                   self.acc2, self.acc3, self.scal, self.bounds,
                                   task_groups(len(self.bounds) - 1, G.shape[0],
-                                              numba.get_num_threads()), lo, hi, centre,
-                                  radius, box, part_loss, part_gg, self.isum, k0,
+                                              numba.get_num_threads()), *self.advance_geometry,
+                                  part_loss, part_gg, self.isum, k0,
                                   self.checkpoints, self.diverged_block, self.snap_first,
-                                  self.iterate_snapshots, self.p, self.outside)
+                                  self.iterate_snapshots, self.advance_precision, self.outside)
             numba_kernels.combine(part_loss, part_gg, t0, k0, self.checkpoints, self.cum,
                                   self.S, self.L, self.f21, self.snap_scalar, self.diverged)
             return

@@ -46,7 +46,7 @@ from occ.learners.facts import KernelStep
 from occ.learners.ogd import ogd_coordinate, ogd_row
 
 try:
-    from numba import njit, prange
+    from numba import njit, prange, types
     from numba.extending import overload
 
     AVAILABLE = True
@@ -117,6 +117,31 @@ def _invalidate_stale_cache(dispatcher: object) -> None:
         stamp.write_text(fingerprint)
     except OSError:  # pragma: no cover - an unwritable cache: numba recompiles anyway
         pass
+
+
+def _limit(limit: float | np.ndarray, i: int) -> float:
+    """A box's bound at coordinate i: the number itself for a uniform box (one register,
+    not a stream of loads per step), entry i of the per-coordinate bounds otherwise. This
+    and the three helpers below are overloaded by type for the kernels, so each
+    specialization of :func:`advance` compiles only the work its domain needs."""
+    return float(limit) if np.ndim(limit) == 0 else float(limit[i])
+
+
+def _distance_term(y: float, centre: np.ndarray | None, i: int) -> float:
+    """``(y - c_i)^2`` on a ball (its norm test); nothing on a box (``centre`` None)."""
+    return 0.0 if centre is None else float((y - centre[i]) ** 2)
+
+
+def _keep(row: np.ndarray | None, i: int, value: float) -> None:
+    """Store the step's precision entry where a ball's projection will read it (``row``
+    None on a box: nothing is stored)."""
+    if row is not None:
+        row[i] = value
+
+
+def _row_of(rows: np.ndarray | None, r: int) -> np.ndarray | None:
+    """Row r of an (R, d) array, or None for an argument a domain does not need."""
+    return None if rows is None else rows[r]
 
 
 if AVAILABLE:
@@ -423,21 +448,49 @@ if AVAILABLE:
                     diverged[r] = t
                     cause[r] = DIVERGED_OUTSIDE
 
+    @overload(_limit, inline="always")
+    def _limit_impl(limit, i):  # pragma: no cover
+        if isinstance(limit, types.Float):
+            return lambda limit, i: limit
+        return lambda limit, i: limit[i]
+
+    @overload(_distance_term, inline="always")
+    def _distance_term_impl(y, centre, i):  # pragma: no cover
+        if isinstance(centre, types.NoneType):
+            return lambda y, centre, i: 0.0
+        return lambda y, centre, i: (y - centre[i]) * (y - centre[i])
+
+    @overload(_keep, inline="always")
+    def _keep_impl(row, i, value):  # pragma: no cover
+        if isinstance(row, types.NoneType):
+            return lambda row, i, value: None
+
+        def store(row, i, value):
+            row[i] = value
+        return store
+
+    @overload(_row_of, inline="always")
+    def _row_of_impl(rows, r):  # pragma: no cover
+        if isinstance(rows, types.NoneType):
+            return lambda rows, r: None
+        return lambda rows, r: rows[r]
+
     @njit(inline="always", error_model="numpy")
     def _fused_tail(gi, wi, y, i, loss, gg, norm2, bad, isv, wv, lov, hiv,
                     cv):  # pragma: no cover
         """What :func:`advance` does per coordinate around the step: the loss and
-        ``||g||^2`` terms, the iterate sum, the clip, ``||y - c||^2`` and the finiteness
-        probe (``0 * y`` is NaN iff ``y`` is not finite); stores the new iterate."""
+        ``||g||^2`` terms, the iterate sum, the clip, ``||y - c||^2`` (on a ball) and the
+        finiteness probe (``0 * y`` is NaN iff ``y`` is not finite); stores the new
+        iterate."""
         isv[i] += wi
-        y = _clip(y, lov[i], hiv[i])
+        y = _clip(y, _limit(lov, i), _limit(hiv, i))
         wv[i] = y
-        return (loss + gi * wi, gg + gi * gi, norm2 + (y - cv[i]) * (y - cv[i]),
+        return (loss + gi * wi, gg + gi * gi, norm2 + _distance_term(y, cv, i),
                 bad + 0.0 * y)
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
     def advance(kind, flags, needs_norm, spherical, G, t0, schedule, hyper, c_scale, w,
-                acc1, acc2, acc3, scal, bounds, groups, lo, hi, centre, radius, box, part_loss,
+                acc1, acc2, acc3, scal, bounds, groups, lo, hi, centre, radius, part_loss,
                 part_gg, isum, k0_of, checkpoints, diverged, snap_first, snap_sum, precision,
                 outside):  # pragma: no cover
         """Advance every task (row r, group of blocks) over the chunk ``G`` (R, n, d) from
@@ -450,8 +503,13 @@ if AVAILABLE:
         is one block's, whatever the grouping); ``groups``: the block boundaries of the
         tasks (one group per row when there are at least as many rows as threads), so
         that a task reads its row of ``G`` in address order.
-        ``lo``/``hi``: the box, or -inf/+inf on a ball (the clip is then the identity), so
-        the coordinate loops have no branch and no conditional store, and vectorize.
+        ``lo``/``hi``: the box (two numbers for a uniform box, else (d,) arrays), or
+        -inf/+inf on a ball (the clip is then the identity), so the coordinate loops have
+        no branch and no conditional store, and vectorize. ``centre``, ``precision``:
+        the ball's centre and the (R, d) store of the step's precision that its
+        projection reads; both None on a box, where numba then compiles neither the norm
+        nor the store nor the projection (:func:`_distance_term`, :func:`_keep`; the
+        ``precision is not None`` branch is pruned by type).
         Writes ``part_loss``/``part_gg`` (n, R, B): the block's share of ``<g_t, w_t>`` and
         ``||g_t||^2``; ``diverged`` (R, B): the first step with a non-finite coordinate in
         the block; at checkpoint k ``snap_first`` (R, K) = ``w_{t,0}`` and ``snap_sum``
@@ -467,7 +525,7 @@ if AVAILABLE:
             # counts: 1.2x the whole kernel); coordinates are then indexed i0 + i with
             # unsigned i0 and i, for which numba emits no wraparound code, so the loops
             # vectorize (3-4x)
-            wr, isr, pr = w[r], isum[r], precision[r]
+            wr, isr, pr = w[r], isum[r], _row_of(precision, r)
             a1, a2, a3 = acc1[r], acc2[r], acc3[r]
             hyper_r = hyper[r]
             for step in range(n):
@@ -495,8 +553,9 @@ if AVAILABLE:
                         for i in range(size):
                             j = i0 + i
                             gi, wi = gr[j], wr[j]
-                            y, _, _, _, pr[j] = _ogd_coordinate(gi, wi, a1[j], a2[j], a3[j],
-                                                                c_scale[j], scalars, flags)
+                            y, _, _, _, p = _ogd_coordinate(gi, wi, a1[j], a2[j], a3[j],
+                                                             c_scale[j], scalars, flags)
+                            _keep(pr, j, p)
                             loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
                                                                bad, isr, wr, lo, hi, centre)
                     elif kind == 1:
@@ -505,8 +564,9 @@ if AVAILABLE:
                         for i in range(size):
                             j = i0 + i
                             gi, wi = gr[j], wr[j]
-                            y, a1[j], _, _, pr[j] = _adagrad_coordinate(
+                            y, a1[j], _, _, p = _adagrad_coordinate(
                                 gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
+                            _keep(pr, j, p)
                             loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
                                                                bad, isr, wr, lo, hi, centre)
                     else:
@@ -514,17 +574,22 @@ if AVAILABLE:
                         for i in range(size):
                             j = i0 + i
                             gi, wi = gr[j], wr[j]
-                            y, a1[j], a2[j], a3[j], pr[j] = _adam_coordinate(
+                            y, a1[j], a2[j], a3[j], p = _adam_coordinate(
                                 gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
+                            _keep(pr, j, p)
                             loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
                                                                bad, isr, wr, lo, hi, centre)
-                    if not box and s_t > 0 and math.sqrt(norm2) > radius:
-                        for i in range(d):  # (R, d) scratch: the step that left the ball
-                            outside[r, i] = wr[i]
-                        _project(outside[r], pr, spherical, False, lo, hi, centre, radius, wr)
-                        bad = 0.0
-                        for i in range(size):
-                            bad += 0.0 * wr[i0 + i]
+                    # a ball; on a box numba prunes this branch by the argument's type (a lone
+                    # `is None` test of an argument: kept apart from the runtime test)
+                    if precision is not None:  # noqa: SIM102
+                        if s_t > 0 and math.sqrt(norm2) > radius:
+                            for i in range(d):  # (R, d) scratch: the step that left the ball
+                                outside[r, i] = wr[i]
+                            _project(outside[r], pr, spherical, False, lo, hi, centre, radius,
+                                     wr)
+                            bad = 0.0
+                            for i in range(size):
+                                bad += 0.0 * wr[i0 + i]
                     part_loss[step, r, b] = loss
                     part_gg[step, r, b] = gg
                     if bad != bad and diverged[r, b] == 0:  # a NaN: a coordinate not finite
