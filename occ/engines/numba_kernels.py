@@ -14,12 +14,15 @@ its step functions, its ``kernel_step`` declaration and one entry here.
   coordinates: loss and ``||g||^2`` terms, the iterate sum, the learner's step, the
   projection (a clip on a box; on a ball the norm in the same loop and the projection
   pass only when the step leaves the ball), the divergence check, and the new iterate
-  written in place. On a box coordinates interact only through the loss and
-  ``||g_t||^2``, so a row is cut into blocks, each writing per step its partial sums,
-  which :func:`combine` then adds in block order. Blocks are fixed by ``d`` alone
-  (:func:`occ.engines.numba_engine.blocks`), so a repetition's numbers do not depend on
-  the batch size or the thread count; tasks are (repetition, group of its blocks), a
-  whole row where the rows keep every thread busy
+  written in place. What a domain does not need is not compiled into its specialization:
+  on a box no norm, no precision store and no projection pass (those arguments are
+  None), and a uniform box's bounds are two numbers, not two arrays read every step (W1
+  at 100 x 1000 on one thread: 8% less time, W2 24%). On a box coordinates interact only
+  through the loss and ``||g_t||^2``, so a row is cut into blocks, each writing per step
+  its partial sums, which :func:`combine` then adds in block order. Blocks are fixed by
+  ``d`` alone (:func:`occ.engines.numba_engine.blocks`), so a repetition's numbers do
+  not depend on the batch size or the thread count; tasks are (repetition, group of its
+  blocks), a whole row where the rows keep every thread busy
   (:func:`occ.engines.numba_engine.task_groups`), so one repetition still uses every
   core.
 
