@@ -27,6 +27,21 @@ def _pandas() -> Any:
     return pandas
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind ``exc``. Python re-raises some exceptions
+    inside another one: Ctrl-C while a class body is being built (a dataclass field's
+    ``__set_name__``, during an import in a command) reaches us as ``RuntimeError: Error
+    calling __set_name__ ...`` whose ``__cause__`` is the KeyboardInterrupt."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class OccGroup(click.Group):
     """A click group that turns usage errors and occ's errors into one line, exit 2."""
 
@@ -52,6 +67,11 @@ class OccGroup(click.Group):
             code = 130
         except BrokenPipeError:
             code = 1
+        except Exception as exc:
+            if not _caused_by_interrupt(exc):
+                raise
+            click.echo("occ: interrupted; results already written are kept", err=True)
+            code = 130
         if standalone_mode:
             sys.exit(code)
         return code

@@ -29,7 +29,7 @@ from occ.regularizers import (
     Precision,
     ScalarPrecision,
 )
-from occ.roundoff import PROJECTION_ULPS, UNIT, gamma
+from occ.roundoff import PROJECTION_ULPS, gamma
 
 SECULAR_TOLERANCE = 1e-15
 """Relative residual |1/||w~|| - 1/rho| * rho at which the ball projection stops."""
@@ -291,7 +291,7 @@ class Simplex:
         """Euclidean projection onto the simplex by sorting (Held, Wolfe, Crowder 1974;
         Duchi et al. 2008): ``w = max(y - theta, 0)`` with the threshold ``theta`` from the
         sorted coordinates. For a diagonal ``P = diag(a)``: ``w_i = max(y_i - theta/a_i, 0)``
-        with ``theta`` found by bisection (``SIMPLEX_BISECTIONS`` halvings, to round-off)."""
+        with ``theta`` from the sorted breakpoints ``a_i y_i`` (exact, no iteration)."""
         if isinstance(precision, DiagonalPrecision):
             return weighted_simplex_projection(y, precision.p, xp)
         if precision is not None and precision.kind != "scalar":
@@ -314,62 +314,60 @@ class Simplex:
         return u, xp.min(G, axis=-1)
 
 
-SIMPLEX_BISECTIONS = 200
-"""At most this many halvings of a threshold's bracket; a row stops as soon as its
-bracket is down to round-off (about 55 halvings), so that its result does not depend on
-the other rows of the batch."""
-
-
-def _bisect(low: Any, high: Any, total: Any, target: Any, xp: ModuleType) -> Any:
-    """The threshold theta in [low, high] where the decreasing ``total(theta)`` crosses
-    ``target``, by bisection to round-off (the upper end of the final bracket)."""
-    for _ in range(SIMPLEX_BISECTIONS):
-        scale = xp.maximum(xp.maximum(xp.abs(low), xp.abs(high)), 1e-300)
-        active = (high - low) > 4 * UNIT * scale
-        if not bool(xp.any(active)):
-            break
-        mid = (low + high) / 2
-        above = total(mid) > target
-        low = xp.where(active & above, mid, low)
-        high = xp.where(active & ~above, mid, high)
-    return high
+def _simplex_threshold(y: Any, scale: Any, included: Any, mass: Any, xp: ModuleType) -> Any:
+    """The theta with ``sum_{i included} max(y_i - theta s_i, 0) = mass`` (``s_i > 0``;
+    ``mass >= 0``), exactly, by sorting the breakpoints ``b_i = y_i / s_i`` (Held, Wolfe,
+    Crowder 1974 for ``s = 1``; Kiwiel 2008 in general). In descending order of b, the
+    coordinates that stay positive are a prefix: the k-th is positive at the solution
+    exactly when ``b_(k) > theta_k = (sum_{j<=k} y_(j) - mass) / sum_{j<=k} s_(j)``, the
+    solution with the first k positive, so theta is ``theta_rho``, rho the number of such k.
+    A row with no positive coordinate (mass 0, or nothing included) gets ``max_i b_i``."""
+    breakpoints = xp.where(included, y / xp.where(included, scale, 1.0), -xp.inf)
+    order = xp.argsort(-breakpoints, axis=-1)  # ties: either order gives the same theta
+    b = xp.take_along_axis(breakpoints, order, axis=-1)
+    ys = xp.take_along_axis(xp.where(included, y, 0.0), order, axis=-1)
+    ss = xp.take_along_axis(xp.where(included, scale, 0.0), order, axis=-1)
+    weights = xp.cumulative_sum(ss, axis=-1)
+    candidates = (xp.cumulative_sum(ys, axis=-1) - mass[:, None]) / xp.where(
+        weights > 0, weights, 1.0)
+    rho = xp.sum(xp.astype(b > candidates, xp.int64), axis=-1)
+    index = xp.arange(1, y.shape[-1] + 1)
+    chosen = xp.sum(xp.where(index == rho[:, None], candidates, 0.0), axis=-1)
+    top = xp.where(xp.isfinite(b[:, 0]), b[:, 0], 0.0)
+    return xp.where(rho > 0, chosen, top)
 
 
 def _capped_simplex(y: Any, mass: Any, free: Any, xp: ModuleType) -> Any:
     """The Euclidean projection of the ``free`` coordinates of y onto
-    ``{w >= 0 : sum_free w = mass}`` (0 elsewhere), by bisection on the threshold."""
-    big = xp.where(free, y, -xp.inf)
-    top = xp.max(xp.where(free, y, -1e308), axis=-1)
-    theta = _bisect(top - xp.maximum(mass, 0.0) - 1.0, top,
-                    lambda mid: xp.sum(xp.maximum(big - mid[:, None], 0.0), axis=-1), mass, xp)
-    return xp.maximum(big - theta[:, None], 0.0)
+    ``{w >= 0 : sum_free w = mass}`` (0 elsewhere)."""
+    mass = xp.maximum(mass, 0.0)
+    theta = _simplex_threshold(y, xp.ones_like(y), free, mass, xp)
+    return xp.where(free, xp.maximum(y - theta[:, None], 0.0), 0.0)
 
 
 def weighted_simplex_projection(y: Any, a: Any, xp: ModuleType) -> Any:
     """``argmin_{w in simplex} sum_i a_i (w_i - y_i)^2`` for ``a >= 0``, batched.
 
-    The KKT conditions give ``w_i = max(y_i - theta/a_i, 0)`` with ``sum_i w_i = 1``, a
-    decreasing function of theta bracketed by ``[min_i a_i (y_i - 1), max_i a_i y_i]``.
-    A coordinate with ``a_i = 0`` costs nothing (the projection in the seminorm, Appendix
-    L.3.1; a learner's coordinate that has seen no gradient): when the weighted ones fit,
-    ``sum_{a_i > 0} max(y_i, 0) <= 1``, they keep ``max(y_i, 0)`` and the free ones share
-    the remaining mass as the Euclidean projection of their ``y_i`` onto it (the limit of
-    ``a_i -> 0``); otherwise theta > 0 and the free coordinates are 0. Any minimizer
-    satisfies the Pythagorean inequality the bounds use."""
+    The KKT conditions give ``w_i = max(y_i - theta/a_i, 0)`` with ``sum_i w_i = 1``;
+    theta comes exactly from the sorted breakpoints ``a_i y_i``
+    (:func:`_simplex_threshold`, on ``a / max_i a_i``: the minimizer does not change when
+    a is scaled). A coordinate with ``a_i = 0`` costs nothing (the projection in the
+    seminorm, Appendix L.3.1; a learner's coordinate that has seen no gradient): when the
+    weighted ones fit, ``sum_{a_i > 0} max(y_i, 0) <= 1``, they keep ``max(y_i, 0)`` and
+    the free ones share the remaining mass as the Euclidean projection of their ``y_i``
+    onto it (the limit of ``a_i -> 0``); otherwise theta > 0 and the free coordinates are
+    0. Any minimizer satisfies the Pythagorean inequality the bounds use."""
     a = a * xp.ones_like(y)
     weighted = a > 0
     free = ~weighted
     kept = xp.sum(xp.where(weighted, xp.maximum(y, 0.0), 0.0), axis=-1)
     fits = xp.any(free, axis=-1) & (kept <= 1.0)
-    safe = xp.where(weighted, a, 1.0)
-    low = xp.min(xp.where(weighted, a * (y - 1.0), xp.inf), axis=-1)
-    high = xp.max(xp.where(weighted, a * y, -xp.inf), axis=-1)
-    low = xp.where(xp.isfinite(low), low, 0.0)
-    high = xp.where(xp.isfinite(high), high, 1.0)
-    theta = _bisect(low, high, lambda mid: xp.sum(
-        xp.where(weighted, xp.maximum(y - mid[:, None] / safe, 0.0), 0.0), axis=-1), 1.0, xp)
+    top = xp.max(a, axis=-1)
+    safe = xp.where(weighted, a / xp.where(top > 0, top, 1.0)[:, None], 1.0)
+    theta = _simplex_threshold(y, 1.0 / safe, weighted, xp.ones_like(kept), xp)
     w = xp.where(weighted, xp.maximum(y - theta[:, None] / safe, 0.0), 0.0)
-    w = w / xp.sum(w, axis=-1, keepdims=True)
+    total = xp.sum(w, axis=-1, keepdims=True)
+    w = w / xp.where(total > 0, total, 1.0)
     if not bool(xp.any(fits)):
         return w
     seminorm = xp.where(weighted, xp.maximum(y, 0.0),

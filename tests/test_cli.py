@@ -193,3 +193,39 @@ def test_failed_run_keeps_earlier_results(scenario_file: Path, tmp_path: Path) -
     assert invoke("run", str(scenario_file), "--out", str(out)).exit_code == 2
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert before == after
+
+
+class _InterruptedWhileNamed:
+    """A descriptor whose ``__set_name__`` is where Ctrl-C lands: Python 3.11 re-raises the
+    KeyboardInterrupt as ``RuntimeError: Error calling __set_name__`` (3.12 lets it through),
+    as it did when a run's SIGINT arrived while ``occ.learners`` built its dataclasses."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        raise KeyboardInterrupt
+
+
+def _build_a_class_and_get_interrupted(*args, **kwargs):
+    type("Interrupted", (), {"field": _InterruptedWhileNamed()})
+
+
+def test_an_interrupt_during_an_import_exits_130_in_one_line(
+        scenario_file: Path, monkeypatch, capsys) -> None:
+    import occ.scenarios
+
+    monkeypatch.setattr(occ.scenarios, "load_scenario", _build_a_class_and_get_interrupted)
+    code = cli.main(["run", str(scenario_file)], standalone_mode=False)
+    err = capsys.readouterr().err
+    assert code == 130
+    assert err == "occ: interrupted; results already written are kept\n"
+
+
+def test_an_error_with_no_interrupt_behind_it_is_not_called_an_interrupt(
+        scenario_file: Path, monkeypatch) -> None:
+    import occ.scenarios
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(occ.scenarios, "load_scenario", fails)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["run", str(scenario_file)], standalone_mode=False)
