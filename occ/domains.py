@@ -296,14 +296,8 @@ class Simplex:
             return weighted_simplex_projection(y, precision.p, xp)
         if precision is not None and precision.kind != "scalar":
             raise NotImplementedError(f"simplex projection for {precision.kind} precision")
-        d = y.shape[-1]
-        z = -xp.sort(-y, axis=-1)  # descending
-        cumulative = xp.cumulative_sum(z, axis=-1) - 1.0
-        index = xp.arange(1, d + 1, dtype=y.dtype)
-        condition = z - cumulative / index > 0
-        rho = xp.sum(xp.astype(condition, y.dtype), axis=-1)  # count of positive entries
-        chosen = xp.sum(xp.where(index == rho[:, None], cumulative, 0.0), axis=-1)
-        theta = chosen / rho
+        ones = xp.ones_like(y)
+        theta = _simplex_threshold(y, ones, ones > 0, ones[:, 0], xp)
         return xp.maximum(y - theta[:, None], 0.0)
 
     def linear_minimum(self, G: Any, xp: ModuleType) -> tuple[Any, Any]:
