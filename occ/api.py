@@ -171,6 +171,7 @@ def run(
     engine: str = "auto",
     learners: Any = None,
     summary: bool = True,
+    figures: Any = None,
 ) -> RunResult:
     """Run a named scenario or scenario file and return its tidy results.
 
@@ -189,7 +190,10 @@ def run(
     ``w_t`` (memory grows with T) in ``result.trajectories``. ``progress`` is called with
     the number of steps done in each chunk (each of the two passes counts T steps).
     ``summary = False`` leaves ``result.summary`` empty where nothing is written (a
-    sweep's cells, whose summaries are made from the collected tables).
+    sweep's cells, whose summaries are made from the collected tables). ``figures``: where
+    the figures are drawn, an object whose ``draw(result, folder, figure_format)`` starts
+    them and returns a pending drawing (``occ run`` passes its
+    :class:`~occ.figure_worker.FigureWorker`); by default they are drawn in this process.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = with_size(sc, T, seeds, seed)
@@ -267,10 +271,13 @@ def run(
         result.trajectories = {o.batch.label: o.trajectory for o in outcomes}
     if out is not None:
         draw = None
-        if figure_format is not None:  # matplotlib only where figures are drawn
+        if figure_format is not None and figures is not None:
+            def draw(r: RunResult, folder: Path) -> Any:
+                return figures.draw(r, folder, figure_format)
+        elif figure_format is not None:  # matplotlib only where figures are drawn
             from occ.plots import plot_all
 
-            def draw(r: RunResult, folder: Path) -> None:
+            def draw(r: RunResult, folder: Path) -> Any:
                 plot_all(r, folder, figure_format)
 
         write_run(result, Path(out), sc.name, new_run_id(sc.seed), plot=draw,

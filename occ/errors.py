@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def one_line(text: str, limit: int = 1000) -> str:
     """``text`` as one printable line: control characters (a newline in a user's key, say)
@@ -58,3 +60,8 @@ class BackendError(OccError):
 
 class FigureError(OccError):
     """Figures that could not be drawn (the tables they come from are kept)."""
+
+    @classmethod
+    def naming(cls, failed: dict[Any, str]) -> FigureError | None:
+        """The error naming each figure not drawn (``failed``: why, by path), or None."""
+        return cls(f"figures not drawn: {'; '.join(failed.values())}") if failed else None

@@ -395,9 +395,16 @@ def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path
     each written atomically; returns the files written. A figure that cannot be drawn is
     skipped and the others are drawn; then :class:`~occ.errors.FigureError` lists what
     was skipped."""
-    from occ.atomic import atomic_write
-    from occ.errors import FigureError
+    jobs = figure_jobs(result, folder, figure_format)
+    raise_failures(draw_figures(jobs))
+    return [path for path, _ in jobs]
 
+
+def figure_jobs(result: Any, folder: Path, figure_format: str = "png"
+                ) -> list[tuple[Path, Any]]:
+    """The figures a run has, in order, as ``(path, draw)`` pairs: ``draw(path)`` writes
+    one figure (regret and average regret always; the others where the run has what
+    they show)."""
     folder = Path(folder)
     name = result.meta.get("scenario", {}).get("name", folder.name)
     metrics = result.metrics
@@ -414,12 +421,25 @@ def plot_all(result: Any, folder: Path, figure_format: str = "png") -> list[Path
         ("wealth", "comparator_wealth" in metrics,  # portfolios (occ.portfolio_plots)
          lambda p: _plot_wealth(result, p, f"{name}: wealth")),
     ]
-    jobs = [(folder / f"{stem}.{figure_format}", draw) for stem, wanted, draw in figures
+    return [(folder / f"{stem}.{figure_format}", draw) for stem, wanted, draw in figures
             if wanted]
-    failed = _draw_jobs(jobs, lambda path, draw: atomic_write(path, draw, keep_suffix=True))
-    if failed:
-        raise FigureError(f"figures not drawn: {'; '.join(failed.values())}")
-    return [path for path, _ in jobs]
+
+
+def draw_figures(jobs: list[tuple[Path, Any]]) -> dict[Path, str]:
+    """Draw ``jobs`` (:func:`figure_jobs`) one after the other, each written atomically;
+    returns why each figure not drawn was not, by path."""
+    from occ.atomic import atomic_write
+
+    return _draw_jobs(jobs, lambda path, draw: atomic_write(path, draw, keep_suffix=True))
+
+
+def raise_failures(failed: dict[Path, str]) -> None:
+    """:class:`~occ.errors.FigureError` naming the figures not drawn, if any."""
+    from occ.errors import FigureError
+
+    error = FigureError.naming(failed)
+    if error is not None:
+        raise error
 
 
 def _draw_one(path: Path, draw: Any, write: Any) -> str:
@@ -434,8 +454,8 @@ def _draw_one(path: Path, draw: Any, write: Any) -> str:
 
 def _draw_jobs(jobs: list[tuple[Path, Any]], write: Any) -> dict[Path, str]:
     """Draw every figure, one after the other; returns why each figure not drawn was not,
-    by path. (Drawing them in a forked child was tried: no faster on a busy 2-core machine,
-    and unsafe in a process where JAX's threads run, as with the optax adapter.)"""
+    by path (the CLI draws them in processes started before the run:
+    :mod:`occ.figure_worker`)."""
     return {path: why for path, draw in jobs if (why := _draw_one(path, draw, write))}
 
 

@@ -311,9 +311,16 @@ def new_run_id(seed: int) -> str:
 
 
 def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
-              plot: Callable[[RunResult, Path], None] | None = None,
+              plot: Callable[[RunResult, Path], Any] | None = None,
               table_format: str = "csv") -> Path:
-    """Write the run folder ``out/<scenario>/<run-id>`` atomically and return its path."""
+    """Write the run folder ``out/<scenario>/<run-id>`` atomically and return its path.
+
+    ``plot(result, staging)`` draws the figures into the staging folder before the tables
+    are written. It may instead start them elsewhere and return a pending drawing (an
+    object with ``wait()`` and ``close()``, :class:`occ.figure_worker.FigureWorker`):
+    the tables are then written while it draws, and it is waited for before the folder is
+    renamed into place (closed, killing its processes, where anything fails). A figure
+    that cannot be drawn is a warning in ``result.warnings``; the tables are kept."""
     _check_table_format(table_format)
     final = Path(out) / scenario_name / run_id
     if final.exists():
@@ -322,23 +329,35 @@ def write_run(result: RunResult, out: Path, scenario_name: str, run_id: str,
     clean_stale(final.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.~{owner_tag()}~", suffix=".partial",
                                     dir=final.parent))
+    pending = None
     try:
         os.chmod(staging, 0o777 & ~current_umask())
-        _write_files(result, staging, table_format)
         if plot is not None:
-            try:
-                plot(result, staging)
-            except Exception as exc:  # the tables are kept; the figure is reported
-                from occ.errors import FigureError
-
-                result.warnings.append(str(exc) if isinstance(exc, FigureError) else
-                                       f"figures not drawn ({type(exc).__name__}: {exc})")
+            pending = _figures(lambda: plot(result, staging), result.warnings)
+        _write_files(result, staging, table_format)
+        if pending is not None:
+            _figures(pending.wait, result.warnings)
+            pending = None
         os.rename(staging, final)
     except BaseException:
+        if pending is not None:  # before the staging folder goes: nothing is written after
+            pending.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     result.path = final
     return final
+
+
+def _figures(draw: Callable[[], Any], warnings: list[str]) -> Any:
+    """``draw()``, with a figure that could not be drawn a warning (the tables are kept)."""
+    from occ.errors import FigureError
+
+    try:
+        return draw()
+    except Exception as exc:
+        warnings.append(str(exc) if isinstance(exc, FigureError) else
+                        f"figures not drawn ({type(exc).__name__}: {exc})")
+        return None
 
 
 def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
