@@ -33,7 +33,7 @@ from occ.errors import ParameterError
 from occ.learners.facts import LearnerFacts
 from occ.recorder import Recorder
 from occ.roundoff import gamma, operations
-from occ.statistics import Recording, Statistics
+from occ.statistics import Recording, Statistics, iterate_needs
 
 ENGINES = ("auto", "reference", "numba")
 __all__ = ["DEFAULT_CHUNK", "ENGINES", "LearnerOutcome", "chunk_length", "simulate"]
@@ -349,14 +349,15 @@ def _simulate(*, bound_names: list[str] | None, adversary: Any, domain: Any,
                                  f"{reason}; use 'auto' or 'reference'")
         if fast:
             return numba_engine.NumbaStepper(b, domain, checkpoints, to_host(U), values,
-                                             to_host(w1(b)), facts, recording, T, errors)
+                                             to_host(w1(b)), facts, recording, T, errors,
+                                             **iterate_needs(adversary, d))
         if engine == "auto" and facts.chunked:  # a learner's own traceable step, scanned
             chunked, why = scan_engine.supported(b.learner, facts, adversary, domain, family,
                                                  recording, xp, keep_trajectories)
             if chunked:
                 return scan_engine.ScanStepper(b, domain, checkpoints, to_host(U), values,
-                                               to_host(w1(b)), T, **scan_engine.iterate_needs(
-                                                   adversary, d))
+                                               to_host(w1(b)), T,
+                                               **iterate_needs(adversary, d))
             reason = f"{reason}; {why}"
         stepper = LearnerStepper(b, adversary, family, w1(b), xp)
         stepper.engine_reason = reason

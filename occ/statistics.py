@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -167,3 +168,16 @@ class Recording:
     def __or__(self, other: Recording) -> Recording:
         return Recording(**{f.name: getattr(self, f.name) or getattr(other, f.name)
                             for f in dataclasses.fields(self)})
+
+
+def iterate_needs(adversary: Any, d: int) -> dict[str, Any]:
+    """What of the iterate sums the adversary's excess risk reads, as the regret engines'
+    keywords (``NumbaStepper``, ``ScanStepper``): nothing (no excess risk; the first
+    coordinate's sum is kept for ``mean_iterate_0``), ``sum_s m^T w_s``
+    (``excess_risk_direction``: a risk linear in ``w_bar``), or the whole sum."""
+    if not hasattr(adversary, "excess_risk"):
+        return {"iterate_sums": False}
+    direction = getattr(adversary, "excess_risk_direction", None)
+    if direction is None:
+        return {"iterate_sums": True}
+    return {"iterate_sums": False, "direction": np.asarray(direction(d), dtype=np.float64)}

@@ -24,10 +24,9 @@ import torch
 import occ
 from occ.adversaries.linear import LinearGaussian
 from occ.cli import cli
-from occ.engines import scan_engine
 from occ.errors import ParameterError
 from occ.scenarios import parse_scenario
-from occ.statistics import DIVERGENCE_CAUSES
+from occ.statistics import DIVERGENCE_CAUSES, iterate_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAM = {"occ": {"kind": "adam", "eta": 0.01},
@@ -288,7 +287,7 @@ def test_the_chunked_engine_keeps_the_whole_iterate_sums_an_excess_risk_reads() 
                          "learners": {"o": {"kind": "optax", "transform": "adam",
                                             "learning_rate": 0.1}}}, "<test>", "whole")
     sc = dataclasses.replace(sc, adversary=WholeSumGaussian(mean=0.4))
-    assert scan_engine.iterate_needs(sc.adversary, 5) == {"iterate_sums": True}
+    assert iterate_needs(sc.adversary, 5) == {"iterate_sums": True}
     chunked, reference = occ.run(sc), occ.run(sc, engine="reference")
     assert chunked.meta["engines"] == {"o": "chunked"}
     np.testing.assert_allclose(chunked.metrics["excess_risk"], reference.metrics["excess_risk"],

@@ -7,6 +7,7 @@ declared constraints (:mod:`generated`), its numeric values drawn by hypothesis.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -19,12 +20,13 @@ from hypothesis import strategies as st
 from learner_cases import LEARNER_CASES
 
 import occ
+from occ.adversaries.linear import LinearDrift, LinearGaussian
 from occ.batches import LearnerBatch
 from occ.domains import Ball, Box
 from occ.engines import numba_engine
 from occ.errors import ParameterError
 from occ.learners import LEARNERS
-from occ.statistics import Recording
+from occ.statistics import Recording, iterate_needs
 
 ENGINE_DOMAINS = ("ball", "box")
 """The domains the compiled engine takes (numba_engine.supported)."""
@@ -239,6 +241,47 @@ def test_regret_kernel_gets_only_what_its_domain_needs() -> None:
     ball = stepper(Ball(radius=2.0, centre=0.5))
     assert ball.advance_geometry[2].tolist() == [0.5, 0.5, 0.5]
     assert ball.advance_geometry[3] == 2.0 and ball.advance_precision is ball.p
+
+
+@dataclasses.dataclass(frozen=True)
+class _WholeSumGaussian(LinearGaussian):
+    """An excess risk that reads every coordinate of w_bar, and declares no direction."""
+
+    excess_risk_direction = None
+
+    def excess_risk(self, w_bar: np.ndarray, domain: object) -> np.ndarray:
+        return np.sum(w_bar * w_bar * np.arange(1, w_bar.shape[-1] + 1), axis=-1)
+
+
+@pytest.mark.parametrize(("adversary", "needs"), [
+    (LinearGaussian(mean=0.3), {"iterate_sums": False, "direction": "m"}),
+    (_WholeSumGaussian(mean=0.3), {"iterate_sums": True}),
+    (LinearDrift(period=40.0), {"iterate_sums": False})], ids=["m^T w", "whole", "none"])
+@pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 0.7},
+                                    {"kind": "box", "low": -0.2, "high": 0.4}],
+                         ids=["ball", "box"])
+def test_regret_kernel_keeps_only_what_the_excess_risk_reads(adversary, needs,
+                                                             domain) -> None:
+    """The whole iterate sum where an excess risk reads every coordinate, ``sum_s m^T
+    w_s`` where it reads ``m^T w_bar`` only, neither where there is none; the first
+    coordinate's sum (``mean_iterate_0``) always. Every metric equals the reference
+    path's, with checkpoints inside chunks and d = 600 (two blocks on a box)."""
+    sc = make_scenario(domain=domain, d=600, T=90, seeds=2, chunk=32, checkpoints=9,
+                       bounds=[], learners={"a": {"kind": "adam", "eta": 0.2}})
+    sc = dataclasses.replace(sc, adversary=adversary)
+    expected = dict(needs)
+    if "direction" in expected:
+        expected["direction"] = adversary.excess_risk_direction(600)
+    got = iterate_needs(adversary, 600)
+    assert got.keys() == expected.keys() and all(
+        np.array_equal(got[k], expected[k]) for k in got)
+    fast, reference = occ.run(sc, engine="numba"), occ.run(sc, engine="reference")
+    assert fast.meta["engines"] == {"a": "numba"}
+    assert ("excess_risk" in fast.metrics) == ("excess_risk" in reference.metrics) == (
+        not isinstance(adversary, LinearDrift))
+    _assert_close(fast.metrics, reference.metrics)
+    if "excess_risk" in fast.metrics:
+        assert (fast.metrics.loc[fast.metrics.t > 1, "excess_risk"] != 0).all()
 
 
 @pytest.mark.parametrize("domain", [{"kind": "ball", "radius": 1.0},

@@ -122,8 +122,12 @@ class NumbaStepper:
 
     def __init__(self, batch: LearnerBatch, domain: Any, checkpoints: np.ndarray, U: np.ndarray,
                  comparator_loss: np.ndarray, w1: np.ndarray, facts: LearnerFacts,
-                 recording: Recording, T: int, comparator_error: np.ndarray | None = None
-                 ) -> None:
+                 recording: Recording, T: int, comparator_error: np.ndarray | None = None,
+                 iterate_sums: bool = True, direction: np.ndarray | None = None) -> None:
+        """``iterate_sums``, ``direction``: what a regret-only run keeps of the iterate
+        sums (:func:`occ.statistics.iterate_needs`): the whole ``sum_s w_s``; or its first
+        coordinate only, with ``sum_s m^T w_s`` where ``direction`` = m is given. A run
+        recording every bound keeps the whole sum."""
         learner = batch.learner
         self.batch, self.learner, self.facts, self.T = batch, learner, facts, T
         R, d = w1.shape
@@ -185,7 +189,13 @@ class NumbaStepper:
         if self.regret_only:  # the fused regret-only kernel
             self.bounds = blocks(d, domain.name == "box" and not self.needs_norm)
             self.diverged_block = np.zeros((R, len(self.bounds) - 1), dtype=np.int64)
-            self.snap_first, self.iterate_snapshots = z(R, K), z(R, K, d)
+            self.keep_sums = iterate_sums
+            self.direction = (None if iterate_sums or direction is None
+                              else np.ascontiguousarray(direction, dtype=np.float64))
+            self.snap_first = z(R, K)
+            self.iterate_snapshots = z(R, K, d if iterate_sums else 1)
+            self.first_sum, self.along_sum = z(R), z(R)
+            self.snap_along = None if self.direction is None else z(R, K)
             lo, hi, centre, radius, box = self.geometry
             if box:  # neither a centre nor a precision store; a uniform box as two numbers
                 uniform = bool(np.all(lo == lo[0]) and np.all(hi == hi[0]))
@@ -216,17 +226,21 @@ class NumbaStepper:
         if self.regret_only:
             shape = (n, G.shape[0], len(self.bounds) - 1)
             part_loss, part_gg = np.empty(shape), np.empty(shape)
+            part_along = None if self.direction is None else np.empty(shape)
+            along = (None, None) if part_along is None else (self.along_sum, self.snap_along)
             numba_kernels.advance(self.kind, self.step_flags, self.needs_norm,
                                   self.spherical,
                                   G, t0, schedule, self.hyper, self.c_scale, self.w, self.acc1,
                                   self.acc2, self.acc3, self.scal, self.bounds,
                                   task_groups(len(self.bounds) - 1, G.shape[0],
                                               numba.get_num_threads()), *self.advance_geometry,
-                                  part_loss, part_gg, self.isum, k0,
-                                  self.checkpoints, self.diverged_block, self.snap_first,
-                                  self.iterate_snapshots, self.advance_precision, self.outside)
+                                  part_loss, part_gg, self.isum if self.keep_sums else None,
+                                  k0, self.checkpoints, self.diverged_block, self.snap_first,
+                                  self.iterate_snapshots, self.advance_precision, self.outside,
+                                  self.direction, part_along, self.first_sum)
             numba_kernels.combine(part_loss, part_gg, t0, k0, self.checkpoints, self.cum,
-                                  self.S, self.L, self.f21, self.snap_scalar, self.diverged)
+                                  self.S, self.L, self.f21, self.snap_scalar, self.diverged,
+                                  part_along, *along)
             return
         inside_lo, inside_hi, inside_radius = self.inside
         numba_kernels.run_chunk(
@@ -247,9 +261,11 @@ class NumbaStepper:
 
     def _statistics(self, T: int) -> Statistics:
         s, v = self.snap_scalar, self.snap_vector
+        iterate_sum, along = v[:, :, 0, :].copy(), None
         if self.regret_only:  # the fused kernel's outputs in the general layout
             s[:, :, 4] = self.snap_first
-            v[:, :, 0, :] = self.iterate_snapshots
+            iterate_sum = self.iterate_snapshots.copy()  # (R, K, d) or (R, K, 1)
+            along = None if self.snap_along is None else self.snap_along.copy()
             blocked = np.where(self.diverged_block > 0, self.diverged_block, T + 1).min(axis=1)
             loss = np.where(self.diverged > 0, self.diverged, T + 1)  # from combine()
             first = np.minimum(blocked, loss)
@@ -276,7 +292,7 @@ class NumbaStepper:
             t=self.checkpoints, T=T, d=d, cumulative_loss=s[:, :, 0].copy(),
             comparator_loss=np.asarray(self.comparator_loss), S=s[:, :, 1].copy(),
             L=s[:, :, 2].copy(), D=np.sqrt(self.D2), D1=D1, fact21_scalar=s[:, :, 3].copy(),
-            iterate_0=s[:, :, 4].copy(), iterate_sum=v[:, :, 0, :].copy(),
+            iterate_0=s[:, :, 4].copy(), iterate_sum=iterate_sum, iterate_sum_along=along,
             diverged_at=self.diverged.copy(), diverged_cause=self.cause.copy(),
             eq8_first=self.eq8.copy() if md else None,
             eq10_first=self.eq10.copy() if md else None,

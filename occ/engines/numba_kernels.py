@@ -125,7 +125,7 @@ def _invalidate_stale_cache(dispatcher: object) -> None:
 def _limit(limit: float | np.ndarray, i: int) -> float:
     """A box's bound at coordinate i: the number itself for a uniform box (one register,
     not a stream of loads per step), entry i of the per-coordinate bounds otherwise. This
-    and the three helpers below are overloaded by type for the kernels, so each
+    and the helpers below are overloaded by type for the kernels, so each
     specialization of :func:`advance` compiles only the work its domain needs."""
     return float(limit) if np.ndim(limit) == 0 else float(limit[i])
 
@@ -145,6 +145,24 @@ def _keep(row: np.ndarray | None, i: int, value: float) -> None:
 def _row_of(rows: np.ndarray | None, r: int) -> np.ndarray | None:
     """Row r of an (R, d) array, or None for an argument a domain does not need."""
     return None if rows is None else rows[r]
+
+
+def _add_to(row: np.ndarray | None, i: int, value: float) -> None:
+    """``row[i] += value`` for a kept sum (the whole iterate sum); nothing where ``row`` is
+    None (the run keeps only what its excess risk reads)."""
+    if row is not None:
+        row[i] += value
+
+
+def _product(vector: np.ndarray | None, i: int, value: float) -> float:
+    """``vector[i] * value`` (a term of ``m^T w_t``); 0 where ``vector`` is None."""
+    return 0.0 if vector is None else float(vector[i] * value)
+
+
+def _store(array: np.ndarray | None, step: int, r: int, b: int, value: float) -> None:
+    """``array[step, r, b] = value`` (a block's share of ``m^T w_t``); nothing where None."""
+    if array is not None:
+        array[step, r, b] = value
 
 
 if AVAILABLE:
@@ -472,6 +490,30 @@ if AVAILABLE:
             row[i] = value
         return store
 
+    @overload(_add_to, inline="always")
+    def _add_to_impl(row, i, value):  # pragma: no cover
+        if isinstance(row, types.NoneType):
+            return lambda row, i, value: None
+
+        def add(row, i, value):
+            row[i] += value
+        return add
+
+    @overload(_product, inline="always")
+    def _product_impl(vector, i, value):  # pragma: no cover
+        if isinstance(vector, types.NoneType):
+            return lambda vector, i, value: 0.0
+        return lambda vector, i, value: vector[i] * value
+
+    @overload(_store, inline="always")
+    def _store_impl(array, step, r, b, value):  # pragma: no cover
+        if isinstance(array, types.NoneType):
+            return lambda array, step, r, b, value: None
+
+        def store(array, step, r, b, value):
+            array[step, r, b] = value
+        return store
+
     @overload(_row_of, inline="always")
     def _row_of_impl(rows, r):  # pragma: no cover
         if isinstance(rows, types.NoneType):
@@ -479,23 +521,24 @@ if AVAILABLE:
         return lambda rows, r: rows[r]
 
     @njit(inline="always", error_model="numpy")
-    def _fused_tail(gi, wi, y, i, loss, gg, norm2, bad, isv, wv, lov, hiv,
+    def _fused_tail(gi, wi, y, i, loss, gg, norm2, bad, along, isv, mv, wv, lov, hiv,
                     cv):  # pragma: no cover
         """What :func:`advance` does per coordinate around the step: the loss and
-        ``||g||^2`` terms, the iterate sum, the clip, ``||y - c||^2`` (on a ball) and the
+        ``||g||^2`` terms, the iterate sum (where kept) or ``m^T w_t``'s term (where an
+        excess risk reads only that), the clip, ``||y - c||^2`` (on a ball) and the
         finiteness probe (``0 * y`` is NaN iff ``y`` is not finite); stores the new
         iterate."""
-        isv[i] += wi
+        _add_to(isv, i, wi)
         y = _clip(y, _limit(lov, i), _limit(hiv, i))
         wv[i] = y
         return (loss + gi * wi, gg + gi * gi, norm2 + _distance_term(y, cv, i),
-                bad + 0.0 * y)
+                bad + 0.0 * y, along + _product(mv, i, wi))
 
     @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
     def advance(kind, flags, needs_norm, spherical, G, t0, schedule, hyper, c_scale, w,
                 acc1, acc2, acc3, scal, bounds, groups, lo, hi, centre, radius, part_loss,
                 part_gg, isum, k0_of, checkpoints, diverged, snap_first, snap_sum, precision,
-                outside):  # pragma: no cover
+                outside, direction, part_along, first_sum):  # pragma: no cover
         """Advance every task (row r, group of blocks) over the chunk ``G`` (R, n, d) from
         step t0: step by step, and in each step block by block.
 
@@ -518,6 +561,12 @@ if AVAILABLE:
         the block; at checkpoint k ``snap_first`` (R, K) = ``w_{t,0}`` and ``snap_sum``
         (R, K, d) = ``sum_{s<=t} w_s``. ``precision``, ``outside``: (R, d) scratch (no
         allocation inside the parallel loop).
+        The iterate sums: ``isum`` (R, d), kept whole where an excess risk reads all of
+        ``w_bar``; else None (no store per coordinate: 1.2-1.5x of the kernel at
+        100 x 1000), and then ``first_sum`` (R,) keeps the first coordinate's (the
+        metrics' ``mean_iterate_0``, in ``snap_sum`` (R, K, 1)) and, where an excess risk
+        reads ``w_bar`` only as ``m^T w_bar``, ``direction`` (d,) = m and ``part_along``
+        (n, R, B) the blocks' shares of ``m^T w_t`` (None where none is read).
         """
         R, n, d = G.shape
         ng = groups.shape[0] - 1
@@ -528,7 +577,7 @@ if AVAILABLE:
             # counts: 1.2x the whole kernel); coordinates are then indexed i0 + i with
             # unsigned i0 and i, for which numba emits no wraparound code, so the loops
             # vectorize (3-4x)
-            wr, isr, pr = w[r], isum[r], _row_of(precision, r)
+            wr, isr, pr = w[r], _row_of(isum, r), _row_of(precision, r)
             a1, a2, a3 = acc1[r], acc2[r], acc3[r]
             hyper_r = hyper[r]
             for step in range(n):
@@ -542,6 +591,10 @@ if AVAILABLE:
                     size = bounds[b + 1] - i0
                     first = wr[i0]  # w_{t,0} where b = 0
                     gg_row = 0.0
+                    along = 0.0
+                    if isum is None:  # noqa: SIM102  (pruned by type: see below)
+                        if b == 0:
+                            first_sum[r] += first
                     if needs_norm:  # the whole row (nb = 1)
                         for i in range(size):
                             gg_row += gr[i0 + i] * gr[i0 + i]
@@ -559,8 +612,9 @@ if AVAILABLE:
                             y, _, _, _, p = _ogd_coordinate(gi, wi, a1[j], a2[j], a3[j],
                                                              c_scale[j], scalars, flags)
                             _keep(pr, j, p)
-                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
-                                                               bad, isr, wr, lo, hi, centre)
+                            loss, gg, norm2, bad, along = _fused_tail(
+                                gi, wi, y, j, loss, gg, norm2, bad, along, isr, direction, wr,
+                                lo, hi, centre)
                     elif kind == 1:
                         scalars, scal[r] = _adagrad_row(t, s_t, hyper_r, flags, scal[r],
                                                         gg_row)
@@ -570,8 +624,9 @@ if AVAILABLE:
                             y, a1[j], _, _, p = _adagrad_coordinate(
                                 gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
                             _keep(pr, j, p)
-                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
-                                                               bad, isr, wr, lo, hi, centre)
+                            loss, gg, norm2, bad, along = _fused_tail(
+                                gi, wi, y, j, loss, gg, norm2, bad, along, isr, direction, wr,
+                                lo, hi, centre)
                     else:
                         scalars, scal[r] = _adam_row(t, s_t, hyper_r, flags, scal[r], gg_row)
                         for i in range(size):
@@ -580,8 +635,9 @@ if AVAILABLE:
                             y, a1[j], a2[j], a3[j], p = _adam_coordinate(
                                 gi, wi, a1[j], a2[j], a3[j], c_scale[j], scalars, flags)
                             _keep(pr, j, p)
-                            loss, gg, norm2, bad = _fused_tail(gi, wi, y, j, loss, gg, norm2,
-                                                               bad, isr, wr, lo, hi, centre)
+                            loss, gg, norm2, bad, along = _fused_tail(
+                                gi, wi, y, j, loss, gg, norm2, bad, along, isr, direction, wr,
+                                lo, hi, centre)
                     # a ball; on a box numba prunes this branch by the argument's type (a lone
                     # `is None` test of an argument: kept apart from the runtime test)
                     if precision is not None:  # noqa: SIM102
@@ -595,20 +651,27 @@ if AVAILABLE:
                                 bad += 0.0 * wr[i0 + i]
                     part_loss[step, r, b] = loss
                     part_gg[step, r, b] = gg
+                    _store(part_along, step, r, b, along)
                     if bad != bad and diverged[r, b] == 0:  # a NaN: a coordinate not finite
                         diverged[r, b] = t
                     if at_checkpoint:
                         if b == 0:
                             snap_first[r, k] = first
-                        for i in range(size):
-                            snap_sum[r, k, i0 + i] = isr[i0 + i]
+                        if isum is None:  # noqa: SIM108
+                            if b == 0:
+                                snap_sum[r, k, 0] = first_sum[r]
+                        else:
+                            for i in range(size):
+                                snap_sum[r, k, i0 + i] = isr[i0 + i]
 
     @njit(cache=True, error_model="numpy")
     def combine(part_loss, part_gg, t0, k0_of, checkpoints, cum, S, L, f21, snap_scalar,
-                loss_diverged):  # pragma: no cover
+                loss_diverged, part_along, along_sum, snap_along):  # pragma: no cover
         """Add the blocks' partial sums in block order and advance the scalar statistics;
         ``snap_scalar`` (R, K, 4): cumulative loss, S, L, Fact 2.1 at the checkpoints;
-        ``loss_diverged`` (R,): the first step with a non-finite loss or gradient."""
+        ``loss_diverged`` (R,): the first step with a non-finite loss or gradient;
+        ``along_sum`` (R,) ``sum_s m^T w_s`` and ``snap_along`` (R, K) at the checkpoints,
+        where :func:`advance` kept ``part_along`` (all three None where it did not)."""
         n, R, nb = part_loss.shape
         for r in range(R):
             for step in range(n):
@@ -617,6 +680,11 @@ if AVAILABLE:
                 for b in range(nb):
                     loss += part_loss[step, r, b]
                     gg += part_gg[step, r, b]
+                if part_along is not None:
+                    along = 0.0
+                    for b in range(nb):
+                        along += part_along[step, r, b]
+                    along_sum[r] += along
                 cum[r] += loss
                 S[r] += gg
                 L[r] = max(L[r], math.sqrt(gg))
@@ -630,6 +698,8 @@ if AVAILABLE:
                     snap_scalar[r, k, 1] = S[r]
                     snap_scalar[r, k, 2] = L[r]
                     snap_scalar[r, k, 3] = f21[r]
+                    if part_along is not None:
+                        snap_along[r, k] = along_sum[r]
 
     @njit(parallel=True, cache=True, error_model="numpy")
     def running_sums(G, total, ends, out):  # pragma: no cover

@@ -60,18 +60,6 @@ unique."""
 
 
 
-def iterate_needs(adversary: Any, d: int) -> dict[str, Any]:
-    """What of the iterate sums the adversary's excess risk reads, as :class:`ScanStepper`'s
-    keywords: nothing (no excess risk), ``sum_s m^T w_s`` (``excess_risk_direction``: a
-    risk linear in ``w_bar``), or the whole sum."""
-    if not hasattr(adversary, "excess_risk"):
-        return {"iterate_sums": False}
-    direction = getattr(adversary, "excess_risk_direction", None)
-    if direction is None:
-        return {"iterate_sums": True}
-    return {"iterate_sums": False, "direction": np.asarray(direction(d), dtype=np.float64)}
-
-
 def supported(learner: Any, facts: LearnerFacts, adversary: Any, domain: Any, family: Any,
               recording: Recording, xp: Any, keep_trajectories: bool) -> tuple[bool, str]:
     """``(True, "")`` where this engine can run the batch, else ``(False, why)``."""
