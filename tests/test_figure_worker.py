@@ -65,21 +65,29 @@ def test_the_workers_figures_are_the_files_drawn_in_line(tmp_path: Path) -> None
     assert counts[0] == 2 and counts[1] >= 3, counts
 
 
-def test_a_worker_that_died_leaves_a_warning_and_the_tables(tmp_path: Path) -> None:
-    done = _python("""
-        import os, signal
-        import occ.api
-        from occ.figure_worker import FigureWorker
-        worker = FigureWorker.start()
-        os.kill(worker.pid, signal.SIGKILL)
-        result = occ.api.run("default", T=100, seeds=2, out="out", figures=worker)
-        worker.close()
+def _run_with_a_worker(setup: str, tmp_path: Path) -> tuple[Path, str]:
+    """``setup`` (Python lines, before the fork), then the default scenario written with a
+    worker: the run folder and its warnings."""
+    done = _python(setup + """
+        with FigureWorker.start() as worker:
+            prepare(worker)
+            result = occ.api.run("default", T=100, seeds=2, out="out", figures=worker)
         print(result.path)
         print(result.warnings)
         """, tmp_path)
     assert done.returncode == 0, done.stderr
     folder, warnings = done.stdout.splitlines()
-    folder = tmp_path / folder
+    return tmp_path / folder, warnings
+
+
+def test_a_worker_that_died_leaves_a_warning_and_the_tables(tmp_path: Path) -> None:
+    folder, warnings = _run_with_a_worker("""
+        import os, signal
+        import occ.api
+        from occ.figure_worker import FigureWorker
+        def prepare(worker):
+            os.kill(worker.pid, signal.SIGKILL)
+        """, tmp_path)
     assert "figures not drawn: the figure process failed" in warnings
     names = {p.name for p in Path(folder).iterdir()}
     assert {"metrics.csv", "bounds.csv", "summary.csv", "meta.json"} <= names
@@ -90,20 +98,15 @@ def test_a_figure_the_worker_cannot_draw_is_named_and_the_others_are_drawn(
         tmp_path: Path) -> None:
     """The worker's helper draws average_regret.png; a failure there is reported by name
     through both processes, and regret.png is still drawn."""
-    done = _python("""
+    folder, warnings = _run_with_a_worker("""
         import occ.api, occ.plots
         from occ.figure_worker import FigureWorker
         def broken(result, path):
             raise ValueError("no average today")
         occ.plots.plot_average = broken  # before the fork: the worker has it too
-        with FigureWorker.start() as worker:
-            result = occ.api.run("default", T=100, seeds=2, out="out", figures=worker)
-        print(result.path)
-        print(result.warnings)
+        def prepare(worker):
+            pass
         """, tmp_path)
-    assert done.returncode == 0, done.stderr
-    folder, warnings = done.stdout.splitlines()
-    folder = tmp_path / folder
     assert "average_regret.png (ValueError: no average today)" in warnings
     assert (Path(folder) / "regret.png").stat().st_size > 0
     assert not (Path(folder) / "average_regret.png").exists()
