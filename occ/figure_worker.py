@@ -182,8 +182,7 @@ def _serve(reply: int, request: int) -> None:  # pragma: no cover - runs in the 
             answer = {"failed": {path: f"{path.name} ({why})" for path, _ in theirs}}
         failed |= answer["failed"]
     order = {path: i for i, (path, _) in enumerate(jobs)}
-    _send(reply, {"paths": [path for path, _ in jobs],
-                  "failed": dict(sorted(failed.items(), key=lambda item: order[item[0]]))})
+    _send(reply, {"failed": dict(sorted(failed.items(), key=lambda item: order[item[0]]))})
 
 
 class FigureWorker:
